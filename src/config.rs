@@ -1,0 +1,304 @@
+//! CLI flags and environment, validated once at start-up.
+
+use std::{net::IpAddr, time::Duration};
+
+use clap::{Parser, Subcommand};
+use url::Url;
+
+use crate::{
+    server::{Settings, ToolSelection},
+    stripe::{
+        ApiKey, ClientConfig,
+        client::{DEFAULT_API_BASE, DEFAULT_STRIPE_VERSION},
+        retry::Backoff,
+    },
+};
+
+/// Command line of `stripe-mcp`, a drop-in for `npx -y @stripe/mcp --tools=all --api-key=...`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "stripe-mcp",
+    version,
+    about = "A Model Context Protocol server over stdio that gives an AI agent real, safe Stripe tools.",
+    long_about = "A Model Context Protocol server over stdio that gives an AI agent real, safe Stripe tools.\n\n\
+Run it from an MCP client (Claude Desktop, Cursor, ...) with the key in the client's `env` entry:\n  \
+stripe-mcp --tools=all   (with STRIPE_SECRET_KEY=sk_test_... in the environment)\n\n\
+stdout carries the protocol; logs go to stderr (RUST_LOG, default info,rmcp=warn). \
+A .env file in the working directory is read if present; it never overrides the real environment."
+)]
+pub struct Cli {
+    /// What to do; without a subcommand the server runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Stripe secret key (sk_test_/sk_live_) or restricted key (rk_test_/rk_live_). Never a publishable pk_ key.
+    #[arg(long, env = "STRIPE_SECRET_KEY", hide_env_values = true, global = true)]
+    pub api_key: Option<String>,
+
+    /// Tools to offer: "all", or a comma-separated list of tool names.
+    #[arg(long, default_value = "all", global = true)]
+    pub tools: String,
+
+    /// Act on this connected account (Connect): sent as the Stripe-Account header on every request.
+    #[arg(long, env = "STRIPE_ACCOUNT", global = true)]
+    pub stripe_account: Option<String>,
+
+    /// Base URL of the Stripe API (for proxies and tests). Plain http:// only for a loopback host.
+    #[arg(long, env = "STRIPE_API_BASE", default_value = DEFAULT_API_BASE, global = true)]
+    pub api_base: String,
+
+    /// Stripe API version pinned on every request (Stripe-Version header).
+    #[arg(long, env = "STRIPE_VERSION", default_value = DEFAULT_STRIPE_VERSION, global = true)]
+    pub stripe_version: String,
+
+    /// Retries after a failed attempt, only where Stripe says retrying is safe.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=10), global = true)]
+    pub max_retries: u32,
+
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600), global = true)]
+    pub timeout: u64,
+
+    /// Your site's base URL: checkout success/cancel URLs default to {APP_BASE_URL}/success and /cancel.
+    #[arg(long, env = "APP_BASE_URL", global = true)]
+    pub app_base_url: Option<String>,
+
+    /// First retry delay in milliseconds (doubles each retry). For tests.
+    #[arg(
+        long,
+        env = "STRIPE_MCP_RETRY_BASE_MS",
+        default_value_t = 500,
+        hide = true,
+        global = true
+    )]
+    pub retry_base_ms: u64,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand, PartialEq, Eq)]
+pub enum Command {
+    /// Serve MCP over stdio (the default).
+    Serve,
+    /// Call Stripe once and report whether the key works, its mode and the account.
+    Check,
+}
+
+/// The validated configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// For [`crate::stripe::Client::new`].
+    pub client: ClientConfig,
+    /// Which tools to register.
+    pub tools: ToolSelection,
+    /// What the tools read besides the client.
+    pub settings: Settings,
+}
+
+/// Why the configuration was refused. Messages never contain the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The key is missing or not a secret key.
+    #[error("{0}")]
+    Key(#[from] crate::stripe::key::KeyError),
+    /// Any other flag.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Validates the flags.
+    pub fn from_cli(cli: &Cli) -> Result<Config, ConfigError> {
+        let api_key = ApiKey::parse(cli.api_key.as_deref().unwrap_or(""))?;
+        let api_base = parse_api_base(&cli.api_base)?;
+        if let Some(account) = &cli.stripe_account
+            && (!account.starts_with("acct_")
+                || account.len() <= 5
+                || !account
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "--stripe-account must be a connected account id like acct_1Abc..., got {account:?}"
+            )));
+        }
+        if cli.stripe_version.is_empty()
+            || !cli
+                .stripe_version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_')
+        {
+            return Err(ConfigError::Invalid(
+                "--stripe-version must look like 2026-10-28.endive".into(),
+            ));
+        }
+        let app_base_url = match cli.app_base_url.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(raw) => {
+                let url = Url::parse(raw).map_err(|_| {
+                    ConfigError::Invalid(format!(
+                        "APP_BASE_URL {raw:?} is not an absolute URL like https://shop.example"
+                    ))
+                })?;
+                if !matches!(url.scheme(), "http" | "https") {
+                    return Err(ConfigError::Invalid(format!(
+                        "APP_BASE_URL must be an http(s) URL, got {raw:?}"
+                    )));
+                }
+                Some(url)
+            }
+        };
+        let tools = parse_tools(&cli.tools)?;
+        Ok(Config {
+            client: ClientConfig {
+                api_key,
+                api_base,
+                stripe_version: cli.stripe_version.clone(),
+                stripe_account: cli.stripe_account.clone(),
+                max_retries: cli.max_retries,
+                timeout: Duration::from_secs(cli.timeout),
+                backoff: Backoff {
+                    base: Duration::from_millis(cli.retry_base_ms),
+                    ..Backoff::default()
+                },
+            },
+            tools,
+            settings: Settings { app_base_url },
+        })
+    }
+}
+
+/// `all` or a comma list; names are checked against the registry when the server is built.
+fn parse_tools(raw: &str) -> Result<ToolSelection, ConfigError> {
+    let names: Vec<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if names.is_empty() {
+        return Err(ConfigError::Invalid(
+            "--tools is empty: use all, or a comma-separated list of tool names".into(),
+        ));
+    }
+    if names.iter().any(|n| n == "all") {
+        return Ok(ToolSelection::All);
+    }
+    Ok(ToolSelection::Named(names))
+}
+
+/// https anywhere; plain http only to a loopback host, so the key never crosses a network in clear.
+fn parse_api_base(raw: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(raw).map_err(|_| {
+        ConfigError::Invalid(format!(
+            "--api-base {raw:?} is not a URL like https://api.stripe.com"
+        ))
+    })?;
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(ConfigError::Invalid(
+            "--api-base must not contain credentials, a query or a fragment".into(),
+        ));
+    }
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(ConfigError::Invalid(format!(
+            "--api-base {raw:?} uses plain http to a non-loopback host, which would send the API key in clear: use https"
+        ))),
+        other => Err(ConfigError::Invalid(format!(
+            "--api-base must be https (or http to a loopback host), not {other}"
+        ))),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(args: &[&str]) -> Cli {
+        let mut v = vec!["stripe-mcp"];
+        v.extend_from_slice(args);
+        Cli::try_parse_from(v).unwrap()
+    }
+
+    #[test]
+    fn a_secret_key_flag_gives_a_valid_config_with_defaults() {
+        let c = Config::from_cli(&cli(&["--api-key=sk_test_abc123"])).unwrap();
+        assert_eq!(c.client.api_base.as_str(), "https://api.stripe.com/");
+        assert_eq!(c.client.stripe_version, DEFAULT_STRIPE_VERSION);
+        assert_eq!(c.client.max_retries, 2);
+        assert_eq!(c.client.timeout, Duration::from_secs(30));
+        assert_eq!(c.tools, ToolSelection::All);
+    }
+
+    #[test]
+    fn publishable_and_missing_keys_are_refused() {
+        let e = Config::from_cli(&cli(&["--api-key=pk_test_abc"])).unwrap_err();
+        assert!(e.to_string().contains("publishable"));
+        let mut c = cli(&[]);
+        c.api_key = None;
+        assert!(
+            Config::from_cli(&c)
+                .unwrap_err()
+                .to_string()
+                .contains("STRIPE_SECRET_KEY")
+        );
+    }
+
+    #[test]
+    fn plain_http_is_only_for_loopback() {
+        for ok in [
+            "http://127.0.0.1:8420",
+            "http://localhost:1",
+            "http://[::1]:9",
+            "https://proxy.example/stripe",
+        ] {
+            assert!(parse_api_base(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://api.stripe.com",
+            "http://10.0.0.1",
+            "ftp://x",
+            "not a url",
+            "https://u:p@x.example",
+        ] {
+            assert!(parse_api_base(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_connected_account_prefix_is_checked() {
+        assert!(
+            Config::from_cli(&cli(&["--api-key=sk_test_a1", "--stripe-account=acct_123"])).is_ok()
+        );
+        assert!(
+            Config::from_cli(&cli(&["--api-key=sk_test_a1", "--stripe-account=cus_123"])).is_err()
+        );
+    }
+
+    #[test]
+    fn tools_accept_all_or_a_list() {
+        assert_eq!(parse_tools("all").unwrap(), ToolSelection::All);
+        assert_eq!(
+            parse_tools("get_balance, list_customers").unwrap(),
+            ToolSelection::Named(vec!["get_balance".into(), "list_customers".into()])
+        );
+        assert!(parse_tools(" , ").is_err());
+    }
+
+    #[test]
+    fn the_check_subcommand_parses() {
+        assert_eq!(
+            cli(&["check", "--api-key=sk_test_a1"]).command,
+            Some(Command::Check)
+        );
+    }
+}

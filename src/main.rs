@@ -1,0 +1,114 @@
+//! The `stripe-mcp` binary: parse the CLI, log to stderr, build the client, serve stdio.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use rmcp::ServiceExt;
+use stripe_mcp::{
+    StripeMcp, check,
+    config::{Cli, Command, Config},
+    stripe::Client,
+};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // A local .env never overrides what the environment already says.
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn")),
+        )
+        .init();
+
+    let config = match Config::from_cli(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("stripe-mcp: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mode = config.client.api_key.mode();
+    let client = match Client::new(config.client) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("stripe-mcp: {e}");
+            return ExitCode::from(2);
+        }
+    };
+
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Check => {
+            let result = check::run(&client).await;
+            let text = check::render(&result);
+            if result.is_ok() {
+                println!("{text}");
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("{text}");
+                ExitCode::FAILURE
+            }
+        }
+        Command::Serve => {
+            let server = match StripeMcp::new(client, config.settings, &config.tools) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("stripe-mcp: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            tracing::info!(
+                mode = %mode,
+                tools = server.tools().len(),
+                version = env!("CARGO_PKG_VERSION"),
+                "stripe-mcp serving MCP on stdio ({} mode key)",
+                mode
+            );
+            serve(server).await
+        }
+    }
+}
+
+async fn serve(server: StripeMcp) -> ExitCode {
+    let service = match server.serve(rmcp::transport::stdio_pipes()).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "MCP session failed to start");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cancel = service.cancellation_token();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down on signal");
+        cancel.cancel();
+    });
+    match service.waiting().await {
+        Ok(reason) => {
+            tracing::info!(?reason, "MCP session ended");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "MCP session ended with an error");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

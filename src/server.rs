@@ -1,0 +1,220 @@
+//! The MCP server: tool registry, server identity, instructions, and the one
+//! place where tool calls enter (so argument errors get the structured format too).
+
+use std::sync::Arc;
+
+use rmcp::{
+    ErrorData, RoleServer, ServerHandler,
+    handler::server::{router::tool::ToolRouter, tool::ToolCallContext},
+    model::{
+        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+        ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    },
+    service::RequestContext,
+};
+use tracing::Instrument;
+use url::Url;
+
+use crate::{
+    stripe::{self, Client, IdempotencyKey, Mode},
+    tools::{ToolError, error::ErrorContext},
+};
+
+/// Which tools to register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolSelection {
+    /// Every tool.
+    All,
+    /// Only these (validated against the registry at start-up).
+    Named(Vec<String>),
+}
+
+/// Settings the tools read besides the client.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// `APP_BASE_URL`: default success and cancel URLs for checkouts.
+    pub app_base_url: Option<Url>,
+}
+
+/// The stripe-mcp server. Cheap to clone: everything is shared.
+#[derive(Clone)]
+pub struct StripeMcp {
+    /// The one Stripe client (one connection pool).
+    pub(crate) client: Client,
+    /// Read-only settings shared by all calls.
+    pub(crate) settings: Arc<Settings>,
+    /// The registered tools, after `--tools` filtering.
+    tool_router: ToolRouter<StripeMcp>,
+}
+
+impl StripeMcp {
+    /// Builds the server with the selected tools; an unknown tool name is an
+    /// error that lists the valid ones.
+    pub fn new(
+        client: Client,
+        settings: Settings,
+        selection: &ToolSelection,
+    ) -> Result<Self, String> {
+        let mut tool_router = Self::full_router();
+        if let ToolSelection::Named(names) = selection {
+            let known = Self::tool_names();
+            let unknown: Vec<&String> = names.iter().filter(|n| !known.contains(n)).collect();
+            if !unknown.is_empty() {
+                return Err(format!(
+                    "unknown tool name(s) in --tools: {}; valid names: all, {}",
+                    unknown
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    known.join(", ")
+                ));
+            }
+            for name in known {
+                if !names.contains(&name) {
+                    tool_router.remove_route(&name);
+                }
+            }
+        }
+        Ok(StripeMcp {
+            client,
+            settings: Arc::new(settings),
+            tool_router,
+        })
+    }
+
+    fn full_router() -> ToolRouter<StripeMcp> {
+        Self::checkout_router()
+            + Self::customers_router()
+            + Self::refunds_router()
+            + Self::balance_router()
+    }
+
+    /// Every tool name this server knows, sorted.
+    pub fn tool_names() -> Vec<String> {
+        let mut names: Vec<String> = Self::full_router()
+            .list_all()
+            .into_iter()
+            .map(|t| t.name.to_string())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The registered tools, as `tools/list` reports them.
+    pub fn tools(&self) -> Vec<Tool> {
+        self.tool_router.list_all()
+    }
+
+    /// Maps a client error for a tool result, with this server's mode and key type.
+    pub(crate) fn stripe_error(
+        &self,
+        err: stripe::Error,
+        key: Option<&IdempotencyKey>,
+    ) -> ToolError {
+        ToolError::from_stripe(
+            err,
+            ErrorContext {
+                mode: self.client.mode(),
+                restricted_key: self.client.key_is_restricted(),
+                idempotency_key: key,
+            },
+        )
+    }
+
+    fn instructions(&self) -> String {
+        let mode = self.client.mode();
+        let warning = match mode {
+            Mode::Test => {
+                "The key is a TEST-mode key: no real money moves; test card 4242 4242 4242 4242 pays."
+            }
+            Mode::Live => {
+                "The key is a LIVE-mode key: payments and refunds move REAL money. Confirm amounts and ids with the user before any write."
+            }
+        };
+        format!(
+            "Stripe tools for one account. {warning}\n\
+             Amounts are integers in the currency's smallest unit (4999 = $49.99; zero-decimal currencies like jpy take the whole amount: 500 = ¥500). Currencies are lowercase ISO codes (usd, eur, jpy).\n\
+             Use initiate_checkout to take a payment: it returns a Stripe-hosted checkout_url for the customer. Use list_customers to find customers by email, create_refund to refund a payment (pi_ or ch_ id; destructive), get_balance for available and pending funds.\n\
+             Writes accept idempotency_key: to retry a write after an error, call again with the same key and it happens at most once.\n\
+             A failed call returns isError with one JSON object {{\"error\": {{kind, message, retryable, hint, ...}}}}: follow the hint; retry only when retryable is true."
+        )
+    }
+}
+
+impl ServerHandler for StripeMcp {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(
+                Implementation::new("stripe-mcp", env!("CARGO_PKG_VERSION"))
+                    .with_title("Stripe")
+                    .with_description(
+                        "Stripe payments, customers, refunds and balance for AI agents",
+                    ),
+            )
+            .with_instructions(self.instructions())
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(self.tools()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.tool_router.get(name).cloned()
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let span = tracing::info_span!("tool", name = %request.name);
+        let tcc = ToolCallContext::new(self, request, context);
+        let response = self.tool_router.call(tcc).instrument(span).await?;
+        Ok(restructure_argument_error(response))
+    }
+}
+
+/// rmcp reports arguments that do not match the schema as an `isError` result
+/// with a bare text; give them the same structured shape as every other failure.
+fn restructure_argument_error(response: CallToolResponse) -> CallToolResponse {
+    const PREFIX: &str = "failed to deserialize parameters: ";
+    let CallToolResponse::Complete(result) = &response else {
+        return response;
+    };
+    if result.is_error != Some(true) || result.structured_content.is_some() {
+        return response;
+    }
+    let Some(text) = result
+        .content
+        .first()
+        .and_then(|c| c.as_text())
+        .map(|t| t.text.as_str())
+    else {
+        return response;
+    };
+    let Some(detail) = text.strip_prefix(PREFIX) else {
+        return response;
+    };
+    let mut error = ToolError::invalid(format!(
+        "the arguments do not match the tool's schema: {detail}"
+    ));
+    error.hint = Some(if detail.contains("unknown field") {
+        "Send only the arguments listed in the tool's input schema; names are snake_case."
+            .to_owned()
+    } else if detail.contains("floating point")
+        || detail.contains("expected u32")
+        || detail.contains("expected i64")
+    {
+        "Counts and limits are whole numbers; amounts are integers in the smallest currency unit (4999 means $49.99).".to_owned()
+    } else if detail.contains("unknown variant") {
+        "Use one of the listed values exactly, in lowercase.".to_owned()
+    } else {
+        "Check the argument types against the tool's input schema.".to_owned()
+    });
+    CallToolResult::error(vec![ContentBlock::text(error.to_json())]).into()
+}

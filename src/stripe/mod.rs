@@ -1,0 +1,28 @@
+//! The thin typed Stripe REST client and the resources the tools use.
+
+pub mod account;
+pub mod balance;
+pub mod checkout;
+pub mod client;
+pub mod currency;
+pub mod customers;
+pub mod error;
+pub mod key;
+pub mod refunds;
+pub mod retry;
+
+pub use client::{Client, ClientConfig, IdempotencyKey};
+pub use error::Error;
+pub use key::{ApiKey, Mode};
+
+use serde::Deserialize;
+
+/// Stripe's list envelope: one page of objects and whether more follow.
+#[derive(Debug, Clone, Deserialize)]
+pub struct List<T> {
+    /// This page, newest first.
+    pub data: Vec<T>,
+    /// True when a request with `starting_after` = the last id would return more.
+    #[serde(default)]
+    pub has_more: bool,
+}

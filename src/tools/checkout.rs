@@ -1,0 +1,555 @@
+//! `initiate_checkout`: a real Stripe Checkout Session and its payment URL.
+
+use std::collections::BTreeMap;
+
+use rmcp::{
+    Json,
+    handler::server::wrapper::Parameters,
+    schemars::{self, JsonSchema},
+    tool, tool_router,
+};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::{
+    Amount, ToolError, check_email, check_id, check_metadata, check_text, check_url,
+    idempotency_key,
+};
+use crate::{
+    server::StripeMcp,
+    stripe::{
+        IdempotencyKey, Mode,
+        checkout::{CheckoutMode, CreateCheckoutSession, LineItem, PriceData, ProductData},
+        currency,
+    },
+};
+
+/// Stripe's limit on line items in one session.
+pub const MAX_LINE_ITEMS: usize = 100;
+
+/// Arguments of `initiate_checkout`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InitiateCheckoutArgs {
+    /// For one inline-priced item: the product name shown on the payment page. Use with unit_amount and currency, or use line_items instead.
+    pub product_name: Option<String>,
+    /// For one inline-priced item: the price of ONE unit as an integer in the currency's smallest unit (cents): 4999 means $49.99; for zero-decimal currencies like jpy the whole amount (500 means ¥500).
+    pub unit_amount: Option<Amount>,
+    /// Three-letter lowercase ISO currency code, e.g. "usd", "eur", "jpy". Required with inline pricing.
+    pub currency: Option<String>,
+    /// For one item (inline or price): how many units. Default 1.
+    pub quantity: Option<u32>,
+    /// For one item: an existing Price id (price_...) instead of inline pricing. Subscriptions need a recurring price.
+    pub price: Option<String>,
+    /// Several items (1 to 100), each either {"price": "price_...", "quantity": n} or {"product_name", "unit_amount", "currency", "quantity"}. Do not combine with the single-item fields.
+    pub line_items: Option<Vec<LineItemArg>>,
+    /// "payment" (one-time, the default) or "subscription" (needs recurring price ids).
+    pub mode: Option<CheckoutMode>,
+    /// Pre-fills the customer's email on the payment page. Do not combine with customer.
+    pub customer_email: Option<String>,
+    /// An existing customer id (cus_...) to attach the payment to. Do not combine with customer_email.
+    pub customer: Option<String>,
+    /// Your own product id, stored in the session's metadata as product_id for fulfillment.
+    pub product_id: Option<String>,
+    /// Your own reference for this checkout (an order or cart id, at most 200 characters), returned in webhooks.
+    pub client_reference_id: Option<String>,
+    /// Extra key-value notes stored on the session: at most 50 keys, keys up to 40 characters, values up to 500.
+    pub metadata: Option<BTreeMap<String, String>>,
+    /// How long the payment link stays valid, 30 to 1440 minutes. Default: Stripe's 24 hours.
+    pub expires_in_minutes: Option<u32>,
+    /// Absolute URL Stripe sends the customer to after paying; may contain {CHECKOUT_SESSION_ID}. Default: {APP_BASE_URL}/success?session_id={CHECKOUT_SESSION_ID}.
+    pub success_url: Option<String>,
+    /// Absolute URL for the page's Back link. Default: {APP_BASE_URL}/cancel.
+    pub cancel_url: Option<String>,
+    /// Makes retries safe: the same key never creates a second session (24 h). Use your order id; a fresh one is generated when absent.
+    pub idempotency_key: Option<String>,
+}
+
+/// One line item of `initiate_checkout`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineItemArg {
+    /// An existing Price id (price_...). Either this, or product_name + unit_amount + currency.
+    pub price: Option<String>,
+    /// Inline pricing: the product name shown on the payment page.
+    pub product_name: Option<String>,
+    /// Inline pricing: price of ONE unit as an integer in the smallest currency unit (4999 means $49.99; 500 jpy means ¥500).
+    pub unit_amount: Option<Amount>,
+    /// Inline pricing: three-letter lowercase ISO currency code, e.g. "usd".
+    pub currency: Option<String>,
+    /// How many units, at least 1. Default 1.
+    pub quantity: Option<u32>,
+}
+
+/// What `initiate_checkout` returns.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CheckoutOutput {
+    /// The hosted payment page: give this link to the customer.
+    pub checkout_url: Option<String>,
+    /// The Checkout Session id (cs_...), for looking the payment up later.
+    pub session_id: String,
+    /// When the link stops working (Unix seconds).
+    pub expires_at: i64,
+    /// Total in the smallest currency unit.
+    pub amount_total: Option<i64>,
+    /// The total formatted for people, e.g. "$49.99".
+    pub amount_total_display: Option<String>,
+    /// Lowercase ISO code.
+    pub currency: Option<String>,
+    /// payment or subscription.
+    pub mode: String,
+    /// True when real money will move.
+    pub livemode: bool,
+    /// The key this session was created with; reuse it to retry safely.
+    pub idempotency_key: String,
+}
+
+/// Environment the request builder needs.
+#[derive(Debug, Clone)]
+pub struct CheckoutContext<'a> {
+    /// The key's mode (https is required for URLs in live mode).
+    pub mode: Mode,
+    /// `APP_BASE_URL`, for default redirect URLs.
+    pub app_base_url: Option<&'a Url>,
+    /// Unix seconds now, for `expires_at`.
+    pub now: i64,
+}
+
+/// Validates the arguments and builds Stripe's request. Nothing is sent.
+pub fn build_request(
+    args: InitiateCheckoutArgs,
+    cx: &CheckoutContext<'_>,
+) -> Result<(CreateCheckoutSession, IdempotencyKey), ToolError> {
+    let key = idempotency_key(args.idempotency_key.as_deref())?;
+    let mode = args.mode.unwrap_or(CheckoutMode::Payment);
+
+    let single = args.product_name.is_some()
+        || args.unit_amount.is_some()
+        || args.currency.is_some()
+        || args.quantity.is_some()
+        || args.price.is_some();
+    let items: Vec<LineItemArg> = match (args.line_items, single) {
+        (Some(_), true) => {
+            return Err(ToolError::invalid(
+                "give either line_items or the single-item fields (product_name, unit_amount, currency, quantity, price), not both",
+            ));
+        }
+        (Some(items), false) => items,
+        (None, true) => vec![LineItemArg {
+            price: args.price,
+            product_name: args.product_name,
+            unit_amount: args.unit_amount,
+            currency: args.currency,
+            quantity: args.quantity,
+        }],
+        (None, false) => {
+            return Err(ToolError::invalid(
+                "nothing to sell: give product_name + unit_amount + currency (inline pricing), a price id, or line_items",
+            ));
+        }
+    };
+    if items.is_empty() {
+        return Err(ToolError::invalid("line_items must have at least one item"));
+    }
+    if items.len() > MAX_LINE_ITEMS {
+        return Err(ToolError::invalid(format!(
+            "line_items has {} items; a Checkout Session takes at most {MAX_LINE_ITEMS}",
+            items.len()
+        )));
+    }
+    let mut line_items = Vec::with_capacity(items.len());
+    let mut session_currency: Option<String> = None;
+    for (i, item) in items.into_iter().enumerate() {
+        let at = |f: &str| format!("line_items[{i}].{f}");
+        let quantity = u64::from(item.quantity.unwrap_or(1));
+        if quantity == 0 {
+            return Err(ToolError::invalid(format!(
+                "{} must be at least 1",
+                at("quantity")
+            )));
+        }
+        let inline =
+            item.product_name.is_some() || item.unit_amount.is_some() || item.currency.is_some();
+        let line = match (item.price, inline) {
+            (Some(_), true) => {
+                return Err(ToolError::invalid(format!(
+                    "line_items[{i}] gives both price and inline pricing (product_name/unit_amount/currency): choose one"
+                )));
+            }
+            (Some(price), false) => LineItem {
+                price: Some(check_id(&at("price"), &price, &["price_"])?),
+                price_data: None,
+                quantity,
+            },
+            (None, true) => {
+                if mode == CheckoutMode::Subscription {
+                    return Err(ToolError::invalid(
+                        "subscription mode needs recurring price ids (price_...) in line_items, not inline pricing",
+                    )
+                    .with_hint("Create a recurring price in the Dashboard (Product catalog) or with the API, then pass its id as price."));
+                }
+                let name = item.product_name.ok_or_else(|| {
+                    ToolError::invalid(format!(
+                        "{} is required with inline pricing",
+                        at("product_name")
+                    ))
+                })?;
+                let name = check_text(&at("product_name"), &name, 250)?;
+                let currency_raw = item.currency.ok_or_else(|| {
+                    ToolError::invalid(format!(
+                        "{} is required with inline pricing: a lowercase ISO code such as \"usd\"",
+                        at("currency")
+                    ))
+                })?;
+                let currency = currency::parse_currency(&currency_raw)
+                    .map_err(|m| ToolError::invalid(format!("{}: {m}", at("currency"))))?;
+                let unit_amount = item
+                    .unit_amount
+                    .ok_or_else(|| {
+                        ToolError::invalid(format!(
+                            "{} is required with inline pricing: the price of one unit in the smallest currency unit",
+                            at("unit_amount")
+                        ))
+                    })?
+                    .minor_units(&at("unit_amount"), Some(&currency))?;
+                match &session_currency {
+                    Some(c) if *c != currency => {
+                        return Err(ToolError::invalid(format!(
+                            "all line items must use one currency: {} is {currency} but an earlier item is {c}",
+                            at("currency")
+                        )));
+                    }
+                    _ => session_currency = Some(currency.clone()),
+                }
+                LineItem {
+                    price: None,
+                    price_data: Some(PriceData {
+                        currency,
+                        unit_amount,
+                        product_data: ProductData { name },
+                    }),
+                    quantity,
+                }
+            }
+            (None, false) => {
+                return Err(ToolError::invalid(format!(
+                    "line_items[{i}] needs either price (price_...) or product_name + unit_amount + currency"
+                )));
+            }
+        };
+        line_items.push(line);
+    }
+
+    let customer_email = args
+        .customer_email
+        .map(|e| check_email("customer_email", &e))
+        .transpose()?;
+    let customer = args
+        .customer
+        .map(|c| check_id("customer", &c, &["cus_"]))
+        .transpose()?;
+    if customer_email.is_some() && customer.is_some() {
+        return Err(ToolError::invalid(
+            "give customer_email or customer, not both (Stripe uses the customer's own email)",
+        ));
+    }
+    let client_reference_id = args
+        .client_reference_id
+        .map(|r| check_text("client_reference_id", &r, 200))
+        .transpose()?;
+
+    let product_id = args
+        .product_id
+        .map(|p| check_text("product_id", &p, 500))
+        .transpose()?;
+    let mut metadata = check_metadata(args.metadata, usize::from(product_id.is_some()))?;
+    if let Some(p) = product_id {
+        if metadata.contains_key("product_id") {
+            return Err(ToolError::invalid(
+                "product_id is given both as an argument and in metadata: give it once",
+            ));
+        }
+        metadata.insert("product_id".into(), p);
+    }
+
+    let expires_at = match args.expires_in_minutes {
+        None => None,
+        Some(m) if (30..=1440).contains(&m) => {
+            // Stripe counts from when it receives the request: keep a minute's margin
+            // inside its 30-minute-to-24-hour window so the bounds are never refused.
+            let secs = i64::from(m) * 60;
+            Some(cx.now + secs.clamp(31 * 60, 1439 * 60))
+        }
+        Some(m) => {
+            return Err(ToolError::invalid(format!(
+                "expires_in_minutes must be between 30 and 1440 (24 hours), got {m}"
+            )));
+        }
+    };
+
+    let base = cx
+        .app_base_url
+        .map(|b| b.as_str().trim_end_matches('/').to_owned());
+    let success_url = match (args.success_url, &base) {
+        (Some(u), _) => check_url("success_url", &u, cx.mode)?,
+        (None, Some(b)) => format!("{b}/success?session_id={{CHECKOUT_SESSION_ID}}"),
+        (None, None) => {
+            return Err(ToolError::invalid(
+                "success_url is required: pass an absolute URL, or start the server with APP_BASE_URL set (then {APP_BASE_URL}/success?session_id={CHECKOUT_SESSION_ID} is used)",
+            ));
+        }
+    };
+    let cancel_url = match (args.cancel_url, &base) {
+        (Some(u), _) => Some(check_url("cancel_url", &u, cx.mode)?),
+        (None, Some(b)) => Some(format!("{b}/cancel")),
+        (None, None) => None,
+    };
+    if let Some(b) = &base {
+        check_url("APP_BASE_URL", b, cx.mode)?;
+    }
+
+    Ok((
+        CreateCheckoutSession {
+            mode,
+            line_items,
+            success_url,
+            cancel_url,
+            customer_email,
+            customer,
+            client_reference_id,
+            expires_at,
+            metadata,
+        },
+        key,
+    ))
+}
+
+#[tool_router(router = checkout_router, vis = "pub(crate)")]
+impl StripeMcp {
+    /// Create a real Stripe Checkout Session and return its hosted payment URL (checkout_url) to give to the customer. Use inline pricing (product_name, unit_amount in the smallest currency unit, currency, quantity) or existing price ids, or line_items for several products. The customer pays on Stripe's page; payment is confirmed later by Stripe (webhook), not by this call. Safe to retry with the same idempotency_key.
+    #[tool(annotations(
+        title = "Create a checkout payment link",
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    pub async fn initiate_checkout(
+        &self,
+        Parameters(args): Parameters<InitiateCheckoutArgs>,
+    ) -> Result<Json<CheckoutOutput>, ToolError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default();
+        let cx = CheckoutContext {
+            mode: self.client.mode(),
+            app_base_url: self.settings.app_base_url.as_ref(),
+            now,
+        };
+        let (params, key) = build_request(args, &cx)?;
+        let session = self
+            .client
+            .create_checkout_session(&params, &key)
+            .await
+            .map_err(|e| self.stripe_error(e, Some(&key)))?;
+        Ok(Json(CheckoutOutput {
+            checkout_url: session.url,
+            amount_total_display: session
+                .amount_total
+                .zip(session.currency.as_deref())
+                .map(|(a, c)| currency::display(a, c)),
+            session_id: session.id,
+            expires_at: session.expires_at,
+            amount_total: session.amount_total,
+            currency: session.currency,
+            mode: session.mode,
+            livemode: session.livemode,
+            idempotency_key: key.as_str().to_owned(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn args(v: serde_json::Value) -> InitiateCheckoutArgs {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn base() -> Url {
+        Url::parse("https://shop.example").unwrap()
+    }
+
+    fn build(v: serde_json::Value) -> Result<CreateCheckoutSession, ToolError> {
+        let b = base();
+        let cx = CheckoutContext {
+            mode: Mode::Test,
+            app_base_url: Some(&b),
+            now: 1_700_000_000,
+        };
+        build_request(args(v), &cx).map(|(p, _)| p)
+    }
+
+    fn refused(v: serde_json::Value) -> String {
+        build(v).unwrap_err().message
+    }
+
+    #[test]
+    fn inline_pricing_builds_one_line_item_with_default_urls() {
+        let p = build(json!({"product_name": "Mug", "unit_amount": 1500, "currency": "USD", "quantity": 2, "product_id": "sku-1"})).unwrap();
+        assert_eq!(p.mode, CheckoutMode::Payment);
+        let item = &p.line_items[0];
+        assert_eq!(item.quantity, 2);
+        let pd = item.price_data.as_ref().unwrap();
+        assert_eq!((pd.unit_amount, pd.currency.as_str()), (1500, "usd"));
+        assert_eq!(
+            p.success_url,
+            "https://shop.example/success?session_id={CHECKOUT_SESSION_ID}"
+        );
+        assert_eq!(p.cancel_url.as_deref(), Some("https://shop.example/cancel"));
+        assert_eq!(
+            p.metadata.get("product_id").map(String::as_str),
+            Some("sku-1")
+        );
+    }
+
+    #[test]
+    fn expiry_is_sent_as_an_absolute_time_inside_stripes_window() {
+        let p = build(json!({"price": "price_1", "expires_in_minutes": 60})).unwrap();
+        assert_eq!(p.expires_at, Some(1_700_000_000 + 3600));
+        let p = build(json!({"price": "price_1", "expires_in_minutes": 30})).unwrap();
+        assert_eq!(p.expires_at, Some(1_700_000_000 + 31 * 60));
+        let p = build(json!({"price": "price_1", "expires_in_minutes": 1440})).unwrap();
+        assert_eq!(p.expires_at, Some(1_700_000_000 + 1439 * 60));
+        assert!(
+            refused(json!({"price": "price_1", "expires_in_minutes": 29}))
+                .contains("between 30 and 1440")
+        );
+        assert!(
+            refused(json!({"price": "price_1", "expires_in_minutes": 1441}))
+                .contains("between 30 and 1440")
+        );
+    }
+
+    #[test]
+    fn bad_input_is_refused_before_sending() {
+        assert!(
+            refused(json!({"product_name": "Mug", "unit_amount": 15.5, "currency": "usd"}))
+                .contains("integer")
+        );
+        assert!(
+            refused(json!({"product_name": "Mug", "unit_amount": -1, "currency": "usd"}))
+                .contains("negative")
+        );
+        assert!(
+            refused(json!({"product_name": "Mug", "unit_amount": 100, "currency": "usd "}))
+                .contains("spaces")
+        );
+        assert!(
+            refused(json!({"product_name": "Mug", "unit_amount": 100, "currency": "dollars"}))
+                .contains("\"usd\"")
+        );
+        assert!(refused(json!({"product_name": "Mug", "unit_amount": 100})).contains("currency"));
+        assert!(refused(json!({"unit_amount": 100, "currency": "usd"})).contains("product_name"));
+        assert!(refused(json!({})).contains("nothing to sell"));
+        assert!(refused(json!({"price": "prod_1"})).contains("wrong prefix"));
+        assert!(refused(json!({"price": "price_1", "quantity": 0})).contains("at least 1"));
+        assert!(
+            refused(json!({"price": "price_1", "success_url": "shop.example/ok"}))
+                .contains("absolute")
+        );
+        assert!(
+            refused(json!({"price": "price_1", "customer": "cus_1", "customer_email": "a@b.co"}))
+                .contains("not both")
+        );
+        assert!(
+            refused(json!({"price": "price_1", "line_items": [{"price": "price_2"}]}))
+                .contains("not both")
+        );
+        assert!(
+            refused(json!({"line_items": [{"price": "price_2", "product_name": "x"}]}))
+                .contains("choose one")
+        );
+        assert!(
+            refused(json!({"line_items": [
+            {"product_name": "a", "unit_amount": 1, "currency": "usd"},
+            {"product_name": "b", "unit_amount": 1, "currency": "eur"}]}))
+            .contains("one currency")
+        );
+        assert!(refused(json!({"mode": "subscription", "product_name": "a", "unit_amount": 1, "currency": "usd"})).contains("recurring"));
+    }
+
+    #[test]
+    fn a_hundred_line_items_pass_and_the_hundred_and_first_is_refused() {
+        let items: Vec<_> = (0..100).map(|_| json!({"price": "price_1"})).collect();
+        assert_eq!(
+            build(json!({"line_items": items}))
+                .unwrap()
+                .line_items
+                .len(),
+            100
+        );
+        let items: Vec<_> = (0..101).map(|_| json!({"price": "price_1"})).collect();
+        assert!(refused(json!({"line_items": items})).contains("at most 100"));
+    }
+
+    #[test]
+    fn without_a_base_url_a_success_url_is_required_and_never_localhost() {
+        let cx = CheckoutContext {
+            mode: Mode::Test,
+            app_base_url: None,
+            now: 0,
+        };
+        let e = build_request(args(json!({"price": "price_1"})), &cx).unwrap_err();
+        assert!(e.message.contains("success_url is required"));
+        let (p, _) = build_request(
+            args(json!({"price": "price_1", "success_url": "https://a.example/ok"})),
+            &cx,
+        )
+        .unwrap();
+        assert_eq!(p.cancel_url, None);
+    }
+
+    #[test]
+    fn live_mode_requires_https() {
+        let cx = CheckoutContext {
+            mode: Mode::Live,
+            app_base_url: None,
+            now: 0,
+        };
+        let e = build_request(
+            args(json!({"price": "price_1", "success_url": "http://a.example/ok"})),
+            &cx,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("https"));
+        let http_base = Url::parse("http://shop.example").unwrap();
+        let cx = CheckoutContext {
+            mode: Mode::Live,
+            app_base_url: Some(&http_base),
+            now: 0,
+        };
+        assert!(build_request(args(json!({"price": "price_1"})), &cx).is_err());
+    }
+
+    #[test]
+    fn a_given_idempotency_key_is_used_and_a_missing_one_is_generated() {
+        let b = base();
+        let cx = CheckoutContext {
+            mode: Mode::Test,
+            app_base_url: Some(&b),
+            now: 0,
+        };
+        let (_, k) = build_request(
+            args(json!({"price": "price_1", "idempotency_key": "order-77"})),
+            &cx,
+        )
+        .unwrap();
+        assert_eq!(k.as_str(), "order-77");
+        let (_, k) = build_request(args(json!({"price": "price_1"})), &cx).unwrap();
+        assert_eq!(k.as_str().len(), 36);
+    }
+}

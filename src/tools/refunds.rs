@@ -1,0 +1,200 @@
+//! `create_refund`: money back to the customer, exactly once.
+
+use std::collections::BTreeMap;
+
+use rmcp::{
+    Json,
+    handler::server::wrapper::Parameters,
+    schemars::{self, JsonSchema},
+    tool, tool_router,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{Amount, Money, ToolError, check_id, check_metadata, idempotency_key};
+use crate::{
+    server::StripeMcp,
+    stripe::{
+        IdempotencyKey,
+        refunds::{CreateRefund, RefundReason},
+    },
+};
+
+/// Arguments of `create_refund`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRefundArgs {
+    /// The payment to refund, as a PaymentIntent id (pi_...). Give this or charge, not both.
+    pub payment_intent: Option<String>,
+    /// The payment to refund, as a Charge id (ch_... or py_...). Give this or payment_intent, not both.
+    pub charge: Option<String>,
+    /// For a partial refund: how much, as an integer in the smallest currency unit (500 means $5.00; for jpy, 500 means ¥500). Omit to refund everything not yet refunded.
+    pub amount: Option<Amount>,
+    /// Why: "duplicate", "fraudulent" or "requested_by_customer".
+    pub reason: Option<RefundReason>,
+    /// Key-value notes on the refund: at most 50 keys, keys up to 40 characters, values up to 500.
+    pub metadata: Option<BTreeMap<String, String>>,
+    /// Makes retries safe: the same key never refunds twice (24 h). Use e.g. "refund-<order id>"; a fresh one is generated when absent.
+    pub idempotency_key: Option<String>,
+}
+
+/// What `create_refund` returns.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RefundOutput {
+    /// re_...
+    pub id: String,
+    /// pending, succeeded, failed, canceled or requires_action.
+    pub status: Option<String>,
+    /// The refunded amount.
+    pub amount: Money,
+    /// Lowercase ISO code.
+    pub currency: String,
+    /// The refunded PaymentIntent, if any.
+    pub payment_intent: Option<String>,
+    /// The refunded Charge, if any.
+    pub charge: Option<String>,
+    /// The reason given.
+    pub reason: Option<String>,
+    /// The key this refund was created with; reuse it to retry safely.
+    pub idempotency_key: String,
+}
+
+/// Validates the arguments into Stripe's request. Nothing is sent.
+pub fn build_request(args: CreateRefundArgs) -> Result<(CreateRefund, IdempotencyKey), ToolError> {
+    let key = idempotency_key(args.idempotency_key.as_deref())?;
+    let (payment_intent, charge) = match (args.payment_intent, args.charge) {
+        (Some(pi), None) => (Some(check_id("payment_intent", &pi, &["pi_"])?), None),
+        (None, Some(ch)) => (None, Some(check_id("charge", &ch, &["ch_", "py_"])?)),
+        (Some(_), Some(_)) => {
+            return Err(ToolError::invalid(
+                "give payment_intent or charge, not both: they name the same payment",
+            ));
+        }
+        (None, None) => {
+            return Err(ToolError::invalid(
+                "say which payment to refund: payment_intent (pi_...) or charge (ch_...)",
+            )
+            .with_hint("Find the payment first, e.g. with list_customers and the Dashboard, or a payment intent id from the order."));
+        }
+    };
+    let amount = match args.amount {
+        None => None,
+        Some(a) => {
+            let v = a.minor_units("amount", None)?;
+            if v == 0 {
+                return Err(ToolError::invalid(
+                    "amount must be at least 1 (smallest currency unit); omit it to refund the whole payment",
+                ));
+            }
+            Some(v)
+        }
+    };
+    Ok((
+        CreateRefund {
+            payment_intent,
+            charge,
+            amount,
+            reason: args.reason,
+            metadata: check_metadata(args.metadata, 0)?,
+        },
+        key,
+    ))
+}
+
+#[tool_router(router = refunds_router, vis = "pub(crate)")]
+impl StripeMcp {
+    /// Refund a payment in full or in part. Money leaves the account and goes back to the customer's payment method; this cannot be undone. Give payment_intent (pi_...) or charge (ch_...); amount only for a partial refund. Safe to retry with the same idempotency_key: it never refunds twice.
+    #[tool(annotations(
+        title = "Refund a payment",
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    pub async fn create_refund(
+        &self,
+        Parameters(args): Parameters<CreateRefundArgs>,
+    ) -> Result<Json<RefundOutput>, ToolError> {
+        let (params, key) = build_request(args)?;
+        let refund = self
+            .client
+            .create_refund(&params, &key)
+            .await
+            .map_err(|e| self.stripe_error(e, Some(&key)))?;
+        Ok(Json(RefundOutput {
+            amount: Money::new(refund.amount, &refund.currency),
+            id: refund.id,
+            status: refund.status,
+            currency: refund.currency,
+            payment_intent: refund.payment_intent,
+            charge: refund.charge,
+            reason: refund.reason,
+            idempotency_key: key.as_str().to_owned(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn build(v: serde_json::Value) -> Result<CreateRefund, ToolError> {
+        build_request(serde_json::from_value(v).unwrap()).map(|(r, _)| r)
+    }
+
+    #[test]
+    fn exactly_one_payment_must_be_named() {
+        assert!(
+            build(json!({}))
+                .unwrap_err()
+                .message
+                .contains("which payment")
+        );
+        assert!(
+            build(json!({"payment_intent": "pi_1", "charge": "ch_1"}))
+                .unwrap_err()
+                .message
+                .contains("not both")
+        );
+        assert_eq!(
+            build(json!({"payment_intent": "pi_1"}))
+                .unwrap()
+                .payment_intent
+                .as_deref(),
+            Some("pi_1")
+        );
+        assert_eq!(
+            build(json!({"charge": "ch_1"})).unwrap().charge.as_deref(),
+            Some("ch_1")
+        );
+    }
+
+    #[test]
+    fn the_id_prefix_is_checked() {
+        assert!(
+            build(json!({"payment_intent": "ch_1"}))
+                .unwrap_err()
+                .message
+                .contains("wrong prefix")
+        );
+        assert!(
+            build(json!({"charge": "pi_1"}))
+                .unwrap_err()
+                .message
+                .contains("wrong prefix")
+        );
+    }
+
+    #[test]
+    fn partial_amounts_must_be_positive_integers() {
+        assert_eq!(
+            build(json!({"payment_intent": "pi_1", "amount": 500}))
+                .unwrap()
+                .amount,
+            Some(500)
+        );
+        assert!(build(json!({"payment_intent": "pi_1", "amount": 0})).is_err());
+        assert!(build(json!({"payment_intent": "pi_1", "amount": 5.0})).is_err());
+        assert!(build(json!({"payment_intent": "pi_1", "amount": -500})).is_err());
+    }
+}
