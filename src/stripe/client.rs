@@ -153,6 +153,17 @@ impl Client {
         self.inner.key.is_restricted()
     }
 
+    /// Replaces the key, or its secret part, wherever it appears in `text`.
+    pub fn redact(&self, text: &str) -> String {
+        let secret = self.inner.key.expose();
+        let tail = &secret[secret.len().min(8)..];
+        let mut out = text.replace(secret, "[redacted key]");
+        if tail.len() >= 8 {
+            out = out.replace(tail, "[redacted]");
+        }
+        out
+    }
+
     /// `GET {path}?{query}`; `query` is form-encoded like a body.
     pub async fn get<T: DeserializeOwned>(
         &self,
@@ -275,9 +286,12 @@ impl Client {
             status: status.as_u16(),
             should_retry,
         };
-        let error = serde_json::from_slice::<ErrorBody>(&body)
-            .ok()
-            .map(|b| Box::new(b.error));
+        let error = serde_json::from_slice::<ErrorBody>(&body).ok().map(|b| {
+            let mut e = b.error;
+            // Stripe masks keys in its messages; a proxy or stand-in might not.
+            e.message = e.message.map(|m| self.redact(&m));
+            Box::new(e)
+        });
         (
             Some(outcome),
             retry_after,
