@@ -24,8 +24,9 @@ pub async fn run(client: &Client) -> Result<CheckReport, ToolError> {
         restricted_key: client.key_is_restricted(),
         idempotency_key: None,
     };
+    // Only whether the key is accepted matters here, not the balance's shape.
     client
-        .retrieve_balance()
+        .get::<serde_json::Value>("/v1/balance", &())
         .await
         .map_err(|e| ToolError::from_stripe(e, cx))?;
     let account = client

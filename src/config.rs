@@ -35,9 +35,13 @@ pub struct Cli {
     #[arg(long, env = "STRIPE_SECRET_KEY", hide_env_values = true, global = true)]
     pub api_key: Option<String>,
 
-    /// Tools to offer: "all", or a comma-separated list of tool names.
+    /// Tools to offer: "all" (everything but stripe_api_write), or a comma-separated list of tool names or @stripe/mcp permission names (customers.read, refunds.create, ...).
     #[arg(long, default_value = "all", global = true)]
     pub tools: String,
+
+    /// Offer only read-only tools (get_, list_, search_, fetch_), whatever --tools says.
+    #[arg(long, global = true)]
+    pub read_only: bool,
 
     /// Act on this connected account (Connect): sent as the Stripe-Account header on every request.
     #[arg(long, env = "STRIPE_ACCOUNT", global = true)]
@@ -90,6 +94,8 @@ pub struct Config {
     pub client: ClientConfig,
     /// Which tools to register.
     pub tools: ToolSelection,
+    /// Only read-only tools.
+    pub read_only: bool,
     /// What the tools read besides the client.
     pub settings: Settings,
 }
@@ -162,6 +168,7 @@ impl Config {
                 },
             },
             tools,
+            read_only: cli.read_only,
             settings: Settings { app_base_url },
         })
     }

@@ -53,13 +53,14 @@ async fn main() -> ExitCode {
             }
         }
         Command::Serve => {
-            let server = match StripeMcp::new(client, config.settings, &config.tools) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("stripe-mcp: {e}");
-                    return ExitCode::from(2);
-                }
-            };
+            let server =
+                match StripeMcp::new(client, config.settings, &config.tools, config.read_only) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("stripe-mcp: {e}");
+                        return ExitCode::from(2);
+                    }
+                };
             tracing::info!(
                 mode = %mode,
                 tools = server.tools().len(),

@@ -23,11 +23,51 @@ use crate::{
 /// Which tools to register.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ToolSelection {
-    /// Every tool.
+    /// Every tool except those that must be named explicitly ([`EXPLICIT_ONLY`]).
     All,
-    /// Only these (validated against the registry at start-up).
+    /// Only these: tool names, or `@stripe/mcp` permission names such as
+    /// `customers.read` (validated against the registry at start-up).
     Named(Vec<String>),
 }
+
+/// Tools that `--tools=all` leaves out: they must be named to be offered.
+pub const EXPLICIT_ONLY: &[&str] = &["stripe_api_write"];
+
+/// `@stripe/mcp` 0.2.5's permission names and the tools each one stands for here,
+/// so an existing config can switch by changing only the command.
+pub const PERMISSIONS: &[(&str, &[&str])] = &[
+    ("coupons.create", &["create_coupon"]),
+    ("coupons.read", &["list_coupons"]),
+    ("customers.create", &["create_customer"]),
+    ("customers.read", &["list_customers", "get_customer"]),
+    ("products.create", &["create_product"]),
+    ("products.read", &["list_products"]),
+    ("prices.create", &["create_price"]),
+    ("prices.read", &["list_prices"]),
+    ("paymentLinks.create", &["create_payment_link"]),
+    ("invoices.create", &["create_invoice"]),
+    ("invoices.read", &["list_invoices"]),
+    ("invoices.update", &["finalize_invoice"]),
+    ("invoiceItems.create", &["create_invoice_item"]),
+    ("balance.read", &["get_balance"]),
+    ("refunds.create", &["create_refund"]),
+    (
+        "paymentIntents.read",
+        &["list_payment_intents", "get_payment_intent"],
+    ),
+    (
+        "subscriptions.read",
+        &["list_subscriptions", "get_subscription"],
+    ),
+    (
+        "subscriptions.update",
+        &["update_subscription", "cancel_subscription"],
+    ),
+    ("disputes.read", &["list_disputes", "get_dispute"]),
+    ("disputes.update", &["update_dispute"]),
+    // The official server's documentation search has no counterpart here.
+    ("documentation.read", &[]),
+];
 
 /// Settings the tools read besides the client.
 #[derive(Debug, Clone, Default)]
@@ -48,32 +88,26 @@ pub struct StripeMcp {
 }
 
 impl StripeMcp {
-    /// Builds the server with the selected tools; an unknown tool name is an
-    /// error that lists the valid ones.
+    /// Builds the server with the selected tools (only the read-only ones when
+    /// `read_only`); an unknown name is an error that lists the valid ones.
     pub fn new(
         client: Client,
         settings: Settings,
         selection: &ToolSelection,
+        read_only: bool,
     ) -> Result<Self, String> {
         let mut tool_router = Self::full_router();
-        if let ToolSelection::Named(names) = selection {
-            let known = Self::tool_names();
-            let unknown: Vec<&String> = names.iter().filter(|n| !known.contains(n)).collect();
-            if !unknown.is_empty() {
-                return Err(format!(
-                    "unknown tool name(s) in --tools: {}; valid names: all, {}",
-                    unknown
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    known.join(", ")
-                ));
-            }
-            for name in known {
-                if !names.contains(&name) {
-                    tool_router.remove_route(&name);
-                }
+        let known = Self::tool_names();
+        let wanted = Self::resolve(selection, &known)?;
+        for tool in tool_router.list_all() {
+            let name = tool.name.to_string();
+            let is_read_only = tool
+                .annotations
+                .as_ref()
+                .and_then(|a| a.read_only_hint)
+                .unwrap_or(false);
+            if !wanted.contains(&name) || (read_only && !is_read_only) {
+                tool_router.remove_route(&name);
             }
         }
         Ok(StripeMcp {
@@ -81,6 +115,49 @@ impl StripeMcp {
             settings: Arc::new(settings),
             tool_router,
         })
+    }
+
+    /// The tool names a selection stands for.
+    fn resolve(selection: &ToolSelection, known: &[String]) -> Result<Vec<String>, String> {
+        let names = match selection {
+            ToolSelection::All => {
+                return Ok(known
+                    .iter()
+                    .filter(|n| !EXPLICIT_ONLY.contains(&n.as_str()))
+                    .cloned()
+                    .collect());
+            }
+            ToolSelection::Named(names) => names,
+        };
+        let mut wanted = Vec::new();
+        let mut unknown = Vec::new();
+        for name in names {
+            if known.contains(name) {
+                wanted.push(name.clone());
+            } else if let Some((_, tools)) = PERMISSIONS.iter().find(|(p, _)| p == name) {
+                wanted.extend(
+                    tools
+                        .iter()
+                        .filter(|t| known.iter().any(|k| k == *t))
+                        .map(|t| t.to_string()),
+                );
+            } else {
+                unknown.push(name.as_str());
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(format!(
+                "unknown tool name(s) in --tools: {}; valid names: all, {}; or @stripe/mcp permission names: {}",
+                unknown.join(", "),
+                known.join(", "),
+                PERMISSIONS
+                    .iter()
+                    .map(|(p, _)| *p)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        Ok(wanted)
     }
 
     fn full_router() -> ToolRouter<StripeMcp> {

@@ -175,6 +175,8 @@ impl Client {
     }
 
     /// `POST {path}` with a form body and an `Idempotency-Key` reused by every retry.
+    ///
+    /// `path` must come from this crate or be checked by the caller: it is not escaped.
     pub async fn post<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -183,6 +185,16 @@ impl Client {
     ) -> Result<T, Error> {
         let body = encode_form(form)?;
         self.execute(Method::POST, path, body, Some(idempotency_key))
+            .await
+    }
+
+    /// `DELETE {path}` with an `Idempotency-Key` reused by every retry.
+    pub async fn delete<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        idempotency_key: &IdempotencyKey,
+    ) -> Result<T, Error> {
+        self.execute(Method::DELETE, path, String::new(), Some(idempotency_key))
             .await
     }
 

@@ -8,8 +8,13 @@ use rmcp::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{ToolError, check_email, check_id};
-use crate::{server::StripeMcp, stripe::customers::ListCustomers};
+use rmcp::{RoleServer, service::RequestContext};
+
+use super::{
+    ToolError, check_email, check_id,
+    pagination::{self, Listed},
+};
+use crate::{server::StripeMcp, stripe::customers::Customer};
 
 /// Arguments of `list_customers`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -17,7 +22,7 @@ use crate::{server::StripeMcp, stripe::customers::ListCustomers};
 pub struct ListCustomersArgs {
     /// Only customers with exactly this email (case-sensitive).
     pub email: Option<String>,
-    /// How many to return, 1 to 100. Default 10.
+    /// How many to return, 1 to 1000. Default 10.
     pub limit: Option<i64>,
     /// Cursor for the next page: the next_starting_after of the previous call (a cus_ id).
     pub starting_after: Option<String>,
@@ -47,31 +52,32 @@ pub struct ListCustomersOutput {
     pub next_starting_after: Option<String>,
 }
 
-/// Validates the arguments into Stripe's query.
-pub fn build_query(args: ListCustomersArgs) -> Result<ListCustomers, ToolError> {
-    let limit = match args.limit {
-        None => 10,
-        Some(l @ 1..=100) => l as u8,
-        Some(l) => {
-            return Err(
-                ToolError::invalid(format!("limit must be between 1 and 100, got {l}"))
-                    .with_hint("Page through more with starting_after = next_starting_after."),
-            );
-        }
-    };
-    Ok(ListCustomers {
-        email: args.email.map(|e| check_email("email", &e)).transpose()?,
-        limit: Some(limit),
-        starting_after: args
-            .starting_after
+/// Stripe's filters for `GET /v1/customers` (paging is added by [`pagination::list`]).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CustomerFilters {
+    /// Exact, case-sensitive email match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// Validates the arguments: the filters, the limit and the cursor.
+pub fn build_query(
+    args: ListCustomersArgs,
+) -> Result<(CustomerFilters, u32, Option<String>), ToolError> {
+    Ok((
+        CustomerFilters {
+            email: args.email.map(|e| check_email("email", &e)).transpose()?,
+        },
+        pagination::check_limit(args.limit)?,
+        args.starting_after
             .map(|s| check_id("starting_after", &s, &["cus_"]))
             .transpose()?,
-    })
+    ))
 }
 
 #[tool_router(router = customers_router, vis = "pub(crate)")]
 impl StripeMcp {
-    /// List customers, newest first, optionally only those with an exact email. Returns id, name, email and created for each, and next_starting_after for the next page.
+    /// List customers, newest first, optionally only those with an exact email. Returns id, name, email and created for each, and next_starting_after for the next page. A limit above 100 (up to 1000) fetches several pages.
     #[tool(annotations(
         title = "List customers",
         read_only_hint = true,
@@ -82,20 +88,21 @@ impl StripeMcp {
     pub async fn list_customers(
         &self,
         Parameters(args): Parameters<ListCustomersArgs>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<ListCustomersOutput>, ToolError> {
-        let query = build_query(args)?;
-        let page = self
-            .client
-            .list_customers(&query)
-            .await
-            .map_err(|e| self.stripe_error(e, None))?;
-        let next_starting_after = page
-            .has_more
-            .then(|| page.data.last().map(|c| c.id.clone()))
-            .flatten();
+        let (filters, limit, starting_after) = build_query(args)?;
+        let page: Listed<Customer> = pagination::list(
+            self,
+            "/v1/customers",
+            &filters,
+            limit,
+            starting_after,
+            Some(&context),
+        )
+        .await?;
         Ok(Json(ListCustomersOutput {
             customers: page
-                .data
+                .items
                 .into_iter()
                 .map(|c| CustomerSummary {
                     id: c.id,
@@ -105,7 +112,7 @@ impl StripeMcp {
                 })
                 .collect(),
             has_more: page.has_more,
-            next_starting_after,
+            next_starting_after: page.next_starting_after,
         }))
     }
 }
@@ -115,25 +122,25 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn build(v: serde_json::Value) -> Result<ListCustomers, ToolError> {
+    fn build(v: serde_json::Value) -> Result<(CustomerFilters, u32, Option<String>), ToolError> {
         build_query(serde_json::from_value(v).unwrap())
     }
 
     #[test]
     fn the_default_limit_is_ten() {
-        assert_eq!(build(json!({})).unwrap().limit, Some(10));
+        assert_eq!(build(json!({})).unwrap().1, 10);
     }
 
     #[test]
-    fn limits_outside_one_to_a_hundred_are_refused() {
+    fn limits_outside_one_to_a_thousand_are_refused() {
         assert!(build(json!({"limit": 0})).is_err());
-        assert!(build(json!({"limit": 101})).is_err());
+        assert!(build(json!({"limit": 1001})).is_err());
         assert!(build(json!({"limit": -3})).is_err());
-        assert_eq!(build(json!({"limit": 100})).unwrap().limit, Some(100));
+        assert_eq!(build(json!({"limit": 1000})).unwrap().1, 1000);
     }
 
     #[test]
-    fn the_cursor_must_be_a_customer_id() {
+    fn the_cursor_must_be_a_customer_id_and_the_email_an_email() {
         assert!(build(json!({"starting_after": "pi_1"})).is_err());
         assert!(build(json!({"starting_after": "cus_1"})).is_ok());
         assert!(build(json!({"email": "not an email"})).is_err());

@@ -103,6 +103,14 @@ impl ToolError {
         }
     }
 
+    /// Stripe answered something this server could not read.
+    pub fn unexpected(message: impl Into<String>) -> Self {
+        ToolError {
+            kind: ErrorKind::UnexpectedResponse,
+            ..ToolError::invalid(message)
+        }
+    }
+
     /// Adds a hint.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());

@@ -6,6 +6,7 @@ pub mod balance;
 pub mod checkout;
 pub mod customers;
 pub mod error;
+pub mod pagination;
 pub mod refunds;
 
 use std::{borrow::Cow, collections::BTreeMap};
