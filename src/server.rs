@@ -165,6 +165,19 @@ impl StripeMcp {
             + Self::customers_router()
             + Self::refunds_router()
             + Self::balance_router()
+            + Self::payment_intents_router()
+            + Self::charges_router()
+            + Self::payouts_router()
+            + Self::account_router()
+            + Self::products_router()
+            + Self::prices_router()
+            + Self::payment_links_router()
+            + Self::subscriptions_router()
+            + Self::invoices_router()
+            + Self::coupons_router()
+            + Self::disputes_router()
+            + Self::search_router()
+            + Self::generic_router()
     }
 
     /// Every tool name this server knows, sorted.

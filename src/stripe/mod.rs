@@ -2,14 +2,25 @@
 
 pub mod account;
 pub mod balance;
+pub mod charges;
 pub mod checkout;
 pub mod client;
+pub mod coupons;
 pub mod currency;
 pub mod customers;
+pub mod disputes;
 pub mod error;
+pub mod invoices;
 pub mod key;
+pub mod payment_intents;
+pub mod payment_links;
+pub mod payouts;
+pub mod prices;
+pub mod products;
 pub mod refunds;
 pub mod retry;
+pub mod search;
+pub mod subscriptions;
 
 pub use client::{Client, ClientConfig, IdempotencyKey};
 pub use error::Error;

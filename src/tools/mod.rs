@@ -2,12 +2,25 @@
 //!
 //! Every check runs before anything is sent, and every refusal says what to send instead.
 
+pub mod account;
 pub mod balance;
+pub mod charges;
 pub mod checkout;
+pub mod coupons;
 pub mod customers;
+pub mod disputes;
 pub mod error;
+pub mod generic;
+pub mod invoices;
 pub mod pagination;
+pub mod payment_intents;
+pub mod payment_links;
+pub mod payouts;
+pub mod prices;
+pub mod products;
 pub mod refunds;
+pub mod search;
+pub mod subscriptions;
 
 use std::{borrow::Cow, collections::BTreeMap};
 

@@ -1,0 +1,1 @@
+//! Stripe payouts: typed params and objects (filled in by the full-tool-surface work).

@@ -1,0 +1,1 @@
+//! Stripe prices: typed params and objects (filled in by the full-tool-surface work).

@@ -1,0 +1,8 @@
+//! Tools over Stripe's disputes (filled in by the full-tool-surface work).
+
+use rmcp::tool_router;
+
+use crate::server::StripeMcp;
+
+#[tool_router(router = disputes_router, vis = "pub(crate)", allow_empty)]
+impl StripeMcp {}

@@ -1,0 +1,8 @@
+//! Tools over Stripe's generic (filled in by the full-tool-surface work).
+
+use rmcp::tool_router;
+
+use crate::server::StripeMcp;
+
+#[tool_router(router = generic_router, vis = "pub(crate)", allow_empty)]
+impl StripeMcp {}
