@@ -74,20 +74,35 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(server: StripeMcp) -> ExitCode {
-    let service = match server.serve(rmcp::transport::stdio_pipes()).await {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "MCP session failed to start");
-            return ExitCode::FAILURE;
+    // Handlers are installed before the handshake, so a SIGTERM at any moment
+    // ends the process cleanly instead of killing it mid-write.
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    let service = tokio::select! {
+        started = server.serve(rmcp::transport::stdio_pipes()) => match started {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "MCP session failed to start");
+                return ExitCode::FAILURE;
+            }
+        },
+        () = &mut shutdown => {
+            tracing::info!("shutting down on signal before a session started");
+            return ExitCode::SUCCESS;
         }
     };
     let cancel = service.cancellation_token();
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        tracing::info!("shutting down on signal");
-        cancel.cancel();
-    });
-    match service.waiting().await {
+    let waiting = service.waiting();
+    tokio::pin!(waiting);
+    let ended = tokio::select! {
+        ended = &mut waiting => ended,
+        () = &mut shutdown => {
+            tracing::info!("shutting down on signal");
+            cancel.cancel();
+            waiting.await
+        }
+    };
+    match ended {
         Ok(reason) => {
             tracing::info!(?reason, "MCP session ended");
             ExitCode::SUCCESS
@@ -99,17 +114,30 @@ async fn serve(server: StripeMcp) -> ExitCode {
     }
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGTERM or SIGINT. The handlers are registered when this is
+/// called, not when it is first polled.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            match (term, int) {
+                (Some(mut term), Some(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-            return;
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
