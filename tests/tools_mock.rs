@@ -296,3 +296,20 @@ async fn list_customers_pages_with_a_cursor() {
     assert_eq!(req.url.query(), Some("email=jane%40example.com&limit=2"));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_server_introduces_itself_and_states_the_key_mode() {
+    let stripe = common::mock_stripe().await;
+    let server = Spawn::new(&stripe.uri()).start().await;
+    let info = server.client.peer_info().expect("initialize result");
+    let id = info.server_info.clone().expect("serverInfo");
+    assert_eq!(id.name, "stripe-mcp");
+    assert_eq!(id.version, env!("CARGO_PKG_VERSION"));
+    let instructions = info.instructions.clone().unwrap_or_default();
+    assert!(instructions.contains("TEST-mode key"), "{instructions}");
+    let log = server.stop().await;
+    assert!(
+        log.contains("test mode"),
+        "start-up log states the mode: {log}"
+    );
+}
