@@ -187,7 +187,7 @@ fn parse_tools(raw: &str) -> Result<ToolSelection, ConfigError> {
             "--tools is empty: use all, or a comma-separated list of tool names".into(),
         ));
     }
-    if names.iter().any(|n| n == "all") {
+    if names == ["all"] {
         return Ok(ToolSelection::All);
     }
     Ok(ToolSelection::Named(names))

@@ -61,6 +61,8 @@ async fn main() -> ExitCode {
                         return ExitCode::from(2);
                     }
                 };
+            // Installed before the "serving" line, so a signal sent after it is always handled.
+            let shutdown = shutdown_signal();
             tracing::info!(
                 mode = %mode,
                 tools = server.tools().len(),
@@ -68,15 +70,15 @@ async fn main() -> ExitCode {
                 "stripe-mcp serving MCP on stdio ({} mode key)",
                 mode
             );
-            serve(server).await
+            serve(server, shutdown).await
         }
     }
 }
 
-async fn serve(server: StripeMcp) -> ExitCode {
-    // Handlers are installed before the handshake, so a SIGTERM at any moment
-    // ends the process cleanly instead of killing it mid-write.
-    let shutdown = shutdown_signal();
+/// Serves one MCP session on stdio until the client closes it or `shutdown` fires.
+/// The signal handlers behind `shutdown` exist before the handshake, so a
+/// SIGTERM at any moment ends the process cleanly instead of killing it.
+async fn serve(server: StripeMcp, shutdown: impl std::future::Future<Output = ()>) -> ExitCode {
     tokio::pin!(shutdown);
     let service = tokio::select! {
         started = server.serve(rmcp::transport::stdio_pipes()) => match started {

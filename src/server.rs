@@ -25,8 +25,8 @@ use crate::{
 pub enum ToolSelection {
     /// Every tool except those that must be named explicitly ([`EXPLICIT_ONLY`]).
     All,
-    /// Only these: tool names, or `@stripe/mcp` permission names such as
-    /// `customers.read` (validated against the registry at start-up).
+    /// Only these: tool names, `@stripe/mcp` permission names such as
+    /// `customers.read`, or `all` plus explicit-only tools (validated at start-up).
     Named(Vec<String>),
 }
 
@@ -85,6 +85,9 @@ pub struct StripeMcp {
     pub(crate) settings: Arc<Settings>,
     /// The registered tools, after `--tools` filtering.
     tool_router: ToolRouter<StripeMcp>,
+    /// What `tools/list` answers: the registered tools with compacted schemas,
+    /// computed once because every session pays for it in model context.
+    listed: Arc<[Tool]>,
 }
 
 impl StripeMcp {
@@ -113,6 +116,11 @@ impl StripeMcp {
         Ok(StripeMcp {
             client,
             settings: Arc::new(settings),
+            listed: tool_router
+                .list_all()
+                .into_iter()
+                .map(compact_tool)
+                .collect(),
             tool_router,
         })
     }
@@ -132,7 +140,9 @@ impl StripeMcp {
         let mut wanted = Vec::new();
         let mut unknown = Vec::new();
         for name in names {
-            if known.contains(name) {
+            if name == "all" {
+                wanted.extend(Self::resolve(&ToolSelection::All, known)?);
+            } else if known.contains(name) {
                 wanted.push(name.clone());
             } else if let Some((_, tools)) = PERMISSIONS.iter().find(|(p, _)| p == name) {
                 wanted.extend(
@@ -193,7 +203,7 @@ impl StripeMcp {
 
     /// The registered tools, as `tools/list` reports them.
     pub fn tools(&self) -> Vec<Tool> {
-        self.tool_router.list_all()
+        self.listed.to_vec()
     }
 
     /// Maps a client error for a tool result, with this server's mode and key type.
@@ -225,7 +235,11 @@ impl StripeMcp {
         format!(
             "Stripe tools for one account. {warning}\n\
              Amounts are integers in the currency's smallest unit (4999 = $49.99; zero-decimal currencies like jpy take the whole amount: 500 = ¥500). Currencies are lowercase ISO codes (usd, eur, jpy).\n\
-             Use initiate_checkout to take a payment: it returns a Stripe-hosted checkout_url for the customer. Use list_customers to find customers by email, create_refund to refund a payment (pi_ or ch_ id; destructive), get_balance for available and pending funds.\n\
+             To take a payment: initiate_checkout returns a Stripe-hosted checkout_url for the customer (or create_payment_link for a reusable link); get_checkout_session tells whether it was paid. \
+             To find things: list_customers (by email), search_stripe_resources (Stripe's search syntax), fetch_stripe_resource (any id: cus_, pi_, ch_, in_, sub_, ...). \
+             Money: get_balance, list_balance_transactions, list_payouts. Refunds: create_refund (destructive; give a pi_ or ch_ id). \
+             Billing: products, prices, subscriptions, invoices and coupons have create_/list_/get_/update_/cancel_ tools. \
+             Only the tools this server was started with are listed; the key decides which Stripe account and mode they act on.\n\
              Writes accept idempotency_key: to retry a write after an error, call again with the same key and it happens at most once.\n\
              A failed call returns isError with one JSON object {{\"error\": {{kind, message, retryable, hint, ...}}}}: follow the hint; retry only when retryable is true."
         )
@@ -307,4 +321,44 @@ fn restructure_argument_error(response: CallToolResponse) -> CallToolResponse {
         "Check the argument types against the tool's input schema.".to_owned()
     });
     CallToolResult::error(vec![ContentBlock::text(error.to_json())]).into()
+}
+
+/// Removes what costs context without telling a model anything: `$schema`,
+/// `title` and `format` everywhere, and descriptions inside output schemas (the
+/// tool's description and the input schema's field descriptions stay).
+fn compact_tool(mut tool: Tool) -> Tool {
+    fn strip(value: &mut serde_json::Value, drop_descriptions: bool) {
+        match value {
+            serde_json::Value::Object(map) => {
+                map.retain(|k, v| match k.as_str() {
+                    "$schema" | "title" => !v.is_string(),
+                    "format" => !v.is_string(),
+                    "description" => !(drop_descriptions && v.is_string()),
+                    _ => true,
+                });
+                for v in map.values_mut() {
+                    strip(v, drop_descriptions);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for v in items {
+                    strip(v, drop_descriptions);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut input = serde_json::Value::Object((*tool.input_schema).clone());
+    strip(&mut input, false);
+    if let serde_json::Value::Object(map) = input {
+        tool.input_schema = Arc::new(map);
+    }
+    if let Some(output) = &tool.output_schema {
+        let mut output = serde_json::Value::Object((**output).clone());
+        strip(&mut output, true);
+        if let serde_json::Value::Object(map) = output {
+            tool.output_schema = Some(Arc::new(map));
+        }
+    }
+    tool
 }

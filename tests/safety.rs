@@ -140,6 +140,12 @@ async fn garbage_lines_on_stdin_do_not_stop_the_server() {
     let mut child = raw_command(&stripe.uri()).spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let mut reader = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Trace logging is verbose: keep the stderr pipe drained so the server never blocks on it.
+    let mut stderr = child.stderr.take().unwrap();
+    tokio::spawn(async move {
+        let mut sink = Vec::new();
+        let _ = stderr.read_to_end(&mut sink).await;
+    });
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
     let garbage = [

@@ -99,9 +99,73 @@ pub struct CheckoutSession {
     /// True in live mode.
     #[serde(default)]
     pub livemode: bool,
+    /// `open`, `complete`, `expired`, or a newer value.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// `paid`, `unpaid`, `no_payment_required`, or a newer value.
+    #[serde(default)]
+    pub payment_status: Option<String>,
+    /// The customer (id or expanded).
+    #[serde(default, deserialize_with = "crate::stripe::id_or_object")]
+    pub customer: Option<String>,
+    /// The email given when the session was created.
+    #[serde(default)]
+    pub customer_email: Option<String>,
+    /// What the customer entered on the page.
+    #[serde(default)]
+    pub customer_details: Option<CustomerDetails>,
+    /// The payment intent (id or expanded), in payment mode.
+    #[serde(default, deserialize_with = "crate::stripe::id_or_object")]
+    pub payment_intent: Option<String>,
+    /// The subscription (id or expanded), in subscription mode.
+    #[serde(default, deserialize_with = "crate::stripe::id_or_object")]
+    pub subscription: Option<String>,
+    /// Your reference, if given.
+    #[serde(default)]
+    pub client_reference_id: Option<String>,
+    /// Key-value notes.
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+    /// Unix seconds.
+    #[serde(default)]
+    pub created: i64,
 }
 
+/// `customer_details` of a session.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CustomerDetails {
+    /// The email the customer entered.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The name the customer entered.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// Body of `POST /v1/checkout/sessions/{id}/expire` (nothing to send).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ExpireCheckoutSession {}
+
 impl Client {
+    /// Retrieves a Checkout Session. `id` must be checked by the caller.
+    pub async fn retrieve_checkout_session(&self, id: &str) -> Result<CheckoutSession, Error> {
+        self.get(&format!("/v1/checkout/sessions/{id}"), &()).await
+    }
+
+    /// Expires an open Checkout Session so it can no longer be paid. `id` must be checked by the caller.
+    pub async fn expire_checkout_session(
+        &self,
+        id: &str,
+        key: &IdempotencyKey,
+    ) -> Result<CheckoutSession, Error> {
+        self.post(
+            &format!("/v1/checkout/sessions/{id}/expire"),
+            &ExpireCheckoutSession {},
+            key,
+        )
+        .await
+    }
+
     /// Creates a Checkout Session and returns its hosted page URL.
     pub async fn create_checkout_session(
         &self,

@@ -26,7 +26,7 @@ pub use client::{Client, ClientConfig, IdempotencyKey};
 pub use error::Error;
 pub use key::{ApiKey, Mode};
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 /// Stripe's list envelope: one page of objects and whether more follow.
 #[derive(Debug, Clone, Deserialize)]
@@ -36,4 +36,17 @@ pub struct List<T> {
     /// True when a request with `starting_after` = the last id would return more.
     #[serde(default)]
     pub has_more: bool,
+}
+
+/// Decodes a field Stripe sends as an id or, when expanded, as an object with
+/// an `id` (`customer`, `charge`, `latest_charge`, `product`, ...) into the id.
+pub fn id_or_object<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        Some(serde_json::Value::String(id)) => Some(id),
+        Some(serde_json::Value::Object(map)) => map
+            .get("id")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned),
+        _ => None,
+    })
 }

@@ -51,15 +51,24 @@ pub struct Refund {
     pub amount: i64,
     /// Lowercase ISO code.
     pub currency: String,
-    /// The refunded payment intent, if any.
-    #[serde(default)]
+    /// The refunded payment intent, if any (id or expanded).
+    #[serde(default, deserialize_with = "crate::stripe::id_or_object")]
     pub payment_intent: Option<String>,
-    /// The refunded charge, if any.
-    #[serde(default)]
+    /// The refunded charge, if any (id or expanded).
+    #[serde(default, deserialize_with = "crate::stripe::id_or_object")]
     pub charge: Option<String>,
     /// The reason given, if any.
     #[serde(default)]
     pub reason: Option<String>,
+    /// Why the refund failed, when `status` is `failed`.
+    #[serde(default)]
+    pub failure_reason: Option<String>,
+    /// Key-value notes.
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+    /// Unix seconds.
+    #[serde(default)]
+    pub created: i64,
 }
 
 impl Client {
@@ -70,5 +79,10 @@ impl Client {
         key: &IdempotencyKey,
     ) -> Result<Refund, Error> {
         self.post("/v1/refunds", params, key).await
+    }
+
+    /// Retrieves a refund. `id` must be checked by the caller.
+    pub async fn retrieve_refund(&self, id: &str) -> Result<Refund, Error> {
+        self.get(&format!("/v1/refunds/{id}"), &()).await
     }
 }

@@ -1,28 +1,197 @@
-//! `initiate_checkout`: a real Stripe Checkout Session and its payment URL.
+//! `initiate_checkout`: a real Stripe Checkout Session and its payment URL;
+//! `get_checkout_session`, `list_checkout_sessions`, `expire_checkout_session`.
 
 use std::collections::BTreeMap;
 
 use rmcp::{
-    Json,
+    Json, RoleServer,
     handler::server::wrapper::Parameters,
     schemars::{self, JsonSchema},
+    service::RequestContext,
     tool, tool_router,
 };
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::{
-    Amount, ToolError, check_email, check_id, check_metadata, check_text, check_url,
+    Amount, Money, ToolError, check_email, check_id, check_metadata, check_text, check_url,
     idempotency_key,
+    pagination::{self, Listed},
 };
 use crate::{
     server::StripeMcp,
     stripe::{
         IdempotencyKey, Mode,
-        checkout::{CheckoutMode, CreateCheckoutSession, LineItem, PriceData, ProductData},
+        checkout::{
+            CheckoutMode, CheckoutSession, CreateCheckoutSession, LineItem, PriceData, ProductData,
+        },
         currency,
     },
 };
+
+/// Arguments of `get_checkout_session`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetCheckoutSessionArgs {
+    /// The Checkout Session (cs_...), e.g. the session_id initiate_checkout returned.
+    pub session: String,
+}
+
+/// Arguments of `expire_checkout_session`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpireCheckoutSessionArgs {
+    /// The open Checkout Session (cs_...) whose payment link should stop working.
+    pub session: String,
+    /// Makes retries safe (24 h). A fresh one is generated when absent.
+    pub idempotency_key: Option<String>,
+}
+
+/// A Checkout Session status to filter by.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckoutStatus {
+    /// Still payable.
+    Open,
+    /// Paid (or set up) by the customer.
+    Complete,
+    /// Expired unpaid.
+    Expired,
+}
+
+/// Arguments of `list_checkout_sessions`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListCheckoutSessionsArgs {
+    /// Only this customer's sessions (cus_...).
+    pub customer: Option<String>,
+    /// Only the session of this payment intent (pi_...).
+    pub payment_intent: Option<String>,
+    /// Only sessions in this state: "open", "complete" or "expired".
+    pub status: Option<CheckoutStatus>,
+    /// How many to return, 1 to 1000. Default 10.
+    pub limit: Option<i64>,
+    /// Cursor for the next page: the next_starting_after of the previous call (a cs_ id).
+    pub starting_after: Option<String>,
+}
+
+/// A Checkout Session as `get_checkout_session`, `list_checkout_sessions` and `expire_checkout_session` return it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CheckoutSessionOutput {
+    /// cs_...
+    pub id: String,
+    /// open (still payable), complete or expired.
+    pub status: Option<String>,
+    /// paid, unpaid or no_payment_required. Fulfil only when paid (and, for certainty, on Stripe's checkout.session.completed webhook).
+    pub payment_status: Option<String>,
+    /// payment, subscription or setup.
+    pub mode: String,
+    /// The total after discounts and taxes.
+    pub amount_total: Option<Money>,
+    /// The customer (cus_...), if any.
+    pub customer: Option<String>,
+    /// The customer's email: what they entered on the page, else the one the session was created with.
+    pub customer_email: Option<String>,
+    /// The payment page, while the session is open.
+    pub url: Option<String>,
+    /// The payment intent (pi_...), in payment mode.
+    pub payment_intent: Option<String>,
+    /// The subscription (sub_...), in subscription mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<String>,
+    /// Your reference (order or cart id), if given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_reference_id: Option<String>,
+    /// Key-value notes.
+    pub metadata: BTreeMap<String, String>,
+    /// When the payment page stops (or stopped) working (Unix seconds).
+    pub expires_at: i64,
+    /// Unix seconds.
+    pub created: i64,
+    /// True when real money moves.
+    pub livemode: bool,
+    /// Writes only: the key used; reuse it to retry safely.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+}
+
+impl CheckoutSessionOutput {
+    /// The compact view of a session.
+    pub fn from_stripe(s: CheckoutSession, key: Option<&IdempotencyKey>) -> Self {
+        CheckoutSessionOutput {
+            amount_total: s
+                .amount_total
+                .zip(s.currency.as_deref())
+                .map(|(a, c)| Money::new(a, c)),
+            customer_email: s
+                .customer_details
+                .and_then(|d| d.email)
+                .or(s.customer_email),
+            id: s.id,
+            status: s.status,
+            payment_status: s.payment_status,
+            mode: s.mode,
+            customer: s.customer,
+            url: s.url,
+            payment_intent: s.payment_intent,
+            subscription: s.subscription,
+            client_reference_id: s.client_reference_id,
+            metadata: s.metadata.unwrap_or_default(),
+            expires_at: s.expires_at,
+            created: s.created,
+            livemode: s.livemode,
+            idempotency_key: key.map(|k| k.as_str().to_owned()),
+        }
+    }
+}
+
+/// What `list_checkout_sessions` returns.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ListCheckoutSessionsOutput {
+    /// Newest first.
+    pub sessions: Vec<CheckoutSessionOutput>,
+    /// True when more follow this page.
+    pub has_more: bool,
+    /// Pass as starting_after to get the next page (present when has_more).
+    pub next_starting_after: Option<String>,
+}
+
+/// Stripe's filters for `GET /v1/checkout/sessions`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CheckoutSessionFilters {
+    /// `cus_...`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
+    /// `pi_...`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_intent: Option<String>,
+    /// open, complete or expired.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<CheckoutStatus>,
+}
+
+/// Validates `list_checkout_sessions`' arguments: the filters, the limit and the cursor.
+pub fn build_list(
+    args: ListCheckoutSessionsArgs,
+) -> Result<(CheckoutSessionFilters, u32, Option<String>), ToolError> {
+    Ok((
+        CheckoutSessionFilters {
+            customer: args
+                .customer
+                .map(|c| check_id("customer", &c, &["cus_"]))
+                .transpose()?,
+            payment_intent: args
+                .payment_intent
+                .map(|p| check_id("payment_intent", &p, &["pi_"]))
+                .transpose()?,
+            status: args.status,
+        },
+        pagination::check_limit(args.limit)?,
+        args.starting_after
+            .map(|s| check_id("starting_after", &s, &["cs_"]))
+            .transpose()?,
+    ))
+}
 
 /// Stripe's limit on line items in one session.
 pub const MAX_LINE_ITEMS: usize = 100;
@@ -368,6 +537,86 @@ impl StripeMcp {
             idempotency_key: key.as_str().to_owned(),
         }))
     }
+
+    /// Get one Checkout Session (cs_...): whether it is open, complete or expired, whether it is paid (payment_status), the total, the customer and their email, the payment URL while open, the payment intent and metadata. payment_status "paid" means the money was collected.
+    #[tool(annotations(
+        title = "Get a checkout session",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    pub async fn get_checkout_session(
+        &self,
+        Parameters(args): Parameters<GetCheckoutSessionArgs>,
+    ) -> Result<Json<CheckoutSessionOutput>, ToolError> {
+        let id = check_id("session", &args.session, &["cs_"])?;
+        let session = self
+            .client
+            .retrieve_checkout_session(&id)
+            .await
+            .map_err(|e| self.stripe_error(e, None))?;
+        Ok(Json(CheckoutSessionOutput::from_stripe(session, None)))
+    }
+
+    /// List Checkout Sessions, newest first, optionally only a customer's (cus_...), a payment intent's (pi_...), or those open, complete or expired. Each has status, payment status, total, customer email and payment URL while open; next_starting_after pages on. A limit above 100 (up to 1000) fetches several pages.
+    #[tool(annotations(
+        title = "List checkout sessions",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    pub async fn list_checkout_sessions(
+        &self,
+        Parameters(args): Parameters<ListCheckoutSessionsArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<ListCheckoutSessionsOutput>, ToolError> {
+        let (filters, limit, starting_after) = build_list(args)?;
+        let page: Listed<CheckoutSession> = pagination::list(
+            self,
+            "/v1/checkout/sessions",
+            &filters,
+            limit,
+            starting_after,
+            Some(&context),
+        )
+        .await?;
+        Ok(Json(ListCheckoutSessionsOutput {
+            sessions: page
+                .items
+                .into_iter()
+                .map(|s| CheckoutSessionOutput::from_stripe(s, None))
+                .collect(),
+            has_more: page.has_more,
+            next_starting_after: page.next_starting_after,
+        }))
+    }
+
+    /// Expire an open Checkout Session (cs_...) now: its payment link stops working and the customer can no longer pay through it. This cannot be undone (create a new checkout instead). Only open sessions can be expired.
+    #[tool(annotations(
+        title = "Expire a checkout session",
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    pub async fn expire_checkout_session(
+        &self,
+        Parameters(args): Parameters<ExpireCheckoutSessionArgs>,
+    ) -> Result<Json<CheckoutSessionOutput>, ToolError> {
+        let key = idempotency_key(args.idempotency_key.as_deref())?;
+        let id = check_id("session", &args.session, &["cs_"])?;
+        let session = self
+            .client
+            .expire_checkout_session(&id, &key)
+            .await
+            .map_err(|e| self.stripe_error(e, Some(&key)))?;
+        Ok(Json(CheckoutSessionOutput::from_stripe(
+            session,
+            Some(&key),
+        )))
+    }
 }
 
 #[cfg(test)]
@@ -533,6 +782,44 @@ mod tests {
             now: 0,
         };
         assert!(build_request(args(json!({"price": "price_1"})), &cx).is_err());
+    }
+
+    #[test]
+    fn list_checkout_sessions_checks_its_filters() {
+        let l = |v| build_list(serde_json::from_value(v).unwrap());
+        let (f, limit, after) = l(json!({"customer": "cus_1", "payment_intent": "pi_1", "status": "complete", "limit": 20, "starting_after": "cs_test_1"})).unwrap();
+        assert_eq!(
+            crate::stripe::client::encode_form(&f).unwrap(),
+            "customer=cus_1&payment_intent=pi_1&status=complete"
+        );
+        assert_eq!((limit, after.as_deref()), (20, Some("cs_test_1")));
+        assert!(l(json!({"customer": "cs_1"})).is_err());
+        assert!(l(json!({"payment_intent": "cus_1"})).is_err());
+        assert!(l(json!({"starting_after": "pi_1"})).is_err());
+        assert!(
+            serde_json::from_value::<ListCheckoutSessionsArgs>(json!({"status": "paid"})).is_err()
+        );
+    }
+
+    #[test]
+    fn the_customer_email_comes_from_the_page_or_the_session() {
+        let s: CheckoutSession = serde_json::from_value(json!({
+            "id": "cs_1", "mode": "payment", "amount_total": 4999, "currency": "usd",
+            "customer_email": "given@example.com", "customer_details": {"email": "typed@example.com"},
+            "customer": {"id": "cus_1", "object": "customer"}
+        }))
+        .unwrap();
+        let out = CheckoutSessionOutput::from_stripe(s, None);
+        assert_eq!(out.customer_email.as_deref(), Some("typed@example.com"));
+        assert_eq!(out.customer.as_deref(), Some("cus_1"));
+        assert_eq!(out.amount_total.unwrap().display, "$49.99");
+        let s: CheckoutSession = serde_json::from_value(json!({
+            "id": "cs_1", "mode": "payment", "customer_email": "given@example.com", "customer_details": null
+        }))
+        .unwrap();
+        let out = CheckoutSessionOutput::from_stripe(s, None);
+        assert_eq!(out.customer_email.as_deref(), Some("given@example.com"));
+        assert!(out.amount_total.is_none());
     }
 
     #[test]

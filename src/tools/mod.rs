@@ -30,6 +30,12 @@ use serde::Deserialize;
 use crate::stripe::{IdempotencyKey, Mode, currency};
 pub use error::{ErrorKind, ToolError};
 
+/// Arguments of a tool that takes none: anything given is refused, so a
+/// mistaken call is not sent to Stripe as if it were understood.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}
+
 /// Largest amount Stripe accepts in one charge (eight digits of minor units).
 pub const MAX_AMOUNT: i64 = 99_999_999;
 

@@ -1,23 +1,141 @@
-//! `create_refund`: money back to the customer, exactly once.
+//! Refunds: `create_refund` (money back to the customer, exactly once), `get_refund`, `list_refunds`.
 
 use std::collections::BTreeMap;
 
 use rmcp::{
-    Json,
+    Json, RoleServer,
     handler::server::wrapper::Parameters,
     schemars::{self, JsonSchema},
+    service::RequestContext,
     tool, tool_router,
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Amount, Money, ToolError, check_id, check_metadata, idempotency_key};
+use super::{
+    Amount, Money, ToolError, check_id, check_metadata, idempotency_key,
+    pagination::{self, Listed},
+};
 use crate::{
     server::StripeMcp,
     stripe::{
         IdempotencyKey,
-        refunds::{CreateRefund, RefundReason},
+        refunds::{CreateRefund, Refund, RefundReason},
     },
 };
+
+/// Prefixes of refund ids: re_, and pyr_ for refunds of py_ payments.
+pub const REFUND_PREFIXES: &[&str] = &["re_", "pyr_"];
+
+/// Arguments of `get_refund`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetRefundArgs {
+    /// The refund (re_...).
+    pub refund: String,
+}
+
+/// Arguments of `list_refunds`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListRefundsArgs {
+    /// Only the refunds of this charge (ch_... or py_...). Give this or payment_intent, not both.
+    pub charge: Option<String>,
+    /// Only the refunds of this payment intent (pi_...). Give this or charge, not both.
+    pub payment_intent: Option<String>,
+    /// How many to return, 1 to 1000. Default 10.
+    pub limit: Option<i64>,
+    /// Cursor for the next page: the next_starting_after of the previous call (a re_ id).
+    pub starting_after: Option<String>,
+}
+
+/// A refund as `get_refund` and `list_refunds` return it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RefundSummary {
+    /// re_...
+    pub id: String,
+    /// pending, succeeded, failed, canceled or requires_action.
+    pub status: Option<String>,
+    /// The refunded amount.
+    pub amount: Money,
+    /// The refunded PaymentIntent (pi_...), if any.
+    pub payment_intent: Option<String>,
+    /// The refunded Charge (ch_...), if any.
+    pub charge: Option<String>,
+    /// duplicate, fraudulent, requested_by_customer, or another reason Stripe set.
+    pub reason: Option<String>,
+    /// Why the refund failed, when status is failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    /// Key-value notes.
+    pub metadata: BTreeMap<String, String>,
+    /// Unix seconds.
+    pub created: i64,
+}
+
+impl From<Refund> for RefundSummary {
+    fn from(r: Refund) -> Self {
+        RefundSummary {
+            amount: Money::new(r.amount, &r.currency),
+            id: r.id,
+            status: r.status,
+            payment_intent: r.payment_intent,
+            charge: r.charge,
+            reason: r.reason,
+            failure_reason: r.failure_reason,
+            metadata: r.metadata.unwrap_or_default(),
+            created: r.created,
+        }
+    }
+}
+
+/// What `list_refunds` returns.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ListRefundsOutput {
+    /// Newest first.
+    pub refunds: Vec<RefundSummary>,
+    /// True when more follow this page.
+    pub has_more: bool,
+    /// Pass as starting_after to get the next page (present when has_more).
+    pub next_starting_after: Option<String>,
+}
+
+/// Stripe's filters for `GET /v1/refunds`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RefundFilters {
+    /// `ch_...`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub charge: Option<String>,
+    /// `pi_...`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_intent: Option<String>,
+}
+
+/// Validates `list_refunds`' arguments: the filters, the limit and the cursor.
+pub fn build_list(
+    args: ListRefundsArgs,
+) -> Result<(RefundFilters, u32, Option<String>), ToolError> {
+    if args.charge.is_some() && args.payment_intent.is_some() {
+        return Err(ToolError::invalid(
+            "give charge or payment_intent, not both: they name the same payment",
+        ));
+    }
+    Ok((
+        RefundFilters {
+            charge: args
+                .charge
+                .map(|c| check_id("charge", &c, &["ch_", "py_"]))
+                .transpose()?,
+            payment_intent: args
+                .payment_intent
+                .map(|p| check_id("payment_intent", &p, &["pi_"]))
+                .transpose()?,
+        },
+        pagination::check_limit(args.limit)?,
+        args.starting_after
+            .map(|s| check_id("starting_after", &s, REFUND_PREFIXES))
+            .transpose()?,
+    ))
+}
 
 /// Arguments of `create_refund`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -131,6 +249,57 @@ impl StripeMcp {
             idempotency_key: key.as_str().to_owned(),
         }))
     }
+
+    /// Get one refund (re_...): status, amount, the refunded payment intent and charge, reason, and why it failed if it did.
+    #[tool(annotations(
+        title = "Get a refund",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    pub async fn get_refund(
+        &self,
+        Parameters(args): Parameters<GetRefundArgs>,
+    ) -> Result<Json<RefundSummary>, ToolError> {
+        let id = check_id("refund", &args.refund, REFUND_PREFIXES)?;
+        let refund = self
+            .client
+            .retrieve_refund(&id)
+            .await
+            .map_err(|e| self.stripe_error(e, None))?;
+        Ok(Json(refund.into()))
+    }
+
+    /// List refunds, newest first, optionally only those of one charge (ch_...) or payment intent (pi_...). Each has status, amount, charge and payment intent; next_starting_after pages on. A limit above 100 (up to 1000) fetches several pages.
+    #[tool(annotations(
+        title = "List refunds",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    pub async fn list_refunds(
+        &self,
+        Parameters(args): Parameters<ListRefundsArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<ListRefundsOutput>, ToolError> {
+        let (filters, limit, starting_after) = build_list(args)?;
+        let page: Listed<Refund> = pagination::list(
+            self,
+            "/v1/refunds",
+            &filters,
+            limit,
+            starting_after,
+            Some(&context),
+        )
+        .await?;
+        Ok(Json(ListRefundsOutput {
+            refunds: page.items.into_iter().map(RefundSummary::from).collect(),
+            has_more: page.has_more,
+            next_starting_after: page.next_starting_after,
+        }))
+    }
 }
 
 #[cfg(test)]
@@ -183,6 +352,24 @@ mod tests {
                 .message
                 .contains("wrong prefix")
         );
+    }
+
+    #[test]
+    fn list_refunds_takes_one_payment_filter_and_checks_ids() {
+        let l = |v| build_list(serde_json::from_value(v).unwrap());
+        assert!(
+            l(json!({"charge": "ch_1", "payment_intent": "pi_1"}))
+                .unwrap_err()
+                .message
+                .contains("not both")
+        );
+        assert!(l(json!({"charge": "pi_1"})).is_err());
+        assert!(l(json!({"payment_intent": "ch_1"})).is_err());
+        assert!(l(json!({"starting_after": "ch_1"})).is_err());
+        let (f, limit, after) =
+            l(json!({"payment_intent": "pi_1", "limit": 3, "starting_after": "re_1"})).unwrap();
+        assert_eq!(f.payment_intent.as_deref(), Some("pi_1"));
+        assert_eq!((limit, after.as_deref()), (3, Some("re_1")));
     }
 
     #[test]
