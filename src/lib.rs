@@ -15,6 +15,8 @@
 //!   - [`webhooks::signature`]: `Stripe-Signature` verification on the raw bytes (pure).
 //!   - [`webhooks::ledger`]: the SQLite ledger: events once, orders and their state
 //!     machine, fulfillments, queued `--on-paid` runs.
+//!   - [`webhooks::receiver`]: the axum route: verify, record in one transaction, answer.
+//!   - [`webhooks::on_paid`]: runs `--on-paid` after the commit; retries at start-up.
 
 pub mod check;
 pub mod config;

@@ -18,6 +18,7 @@ use url::Url;
 use crate::{
     stripe::{self, Client, IdempotencyKey, Mode},
     tools::{ToolError, error::ErrorContext},
+    webhooks::ledger::Ledger,
 };
 
 /// Which tools to register.
@@ -74,6 +75,8 @@ pub const PERMISSIONS: &[(&str, &[&str])] = &[
 pub struct Settings {
     /// `APP_BASE_URL`: default success and cancel URLs for checkouts.
     pub app_base_url: Option<Url>,
+    /// `--db`: the webhook receiver's order ledger.
+    pub ledger: Option<Ledger>,
 }
 
 /// The stripe-mcp server. Cheap to clone: everything is shared.
