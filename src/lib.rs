@@ -17,6 +17,7 @@
 //!     machine, fulfillments, queued `--on-paid` runs.
 //!   - [`webhooks::receiver`]: the axum route: verify, record in one transaction, answer.
 //!   - [`webhooks::on_paid`]: runs `--on-paid` after the commit; retries at start-up.
+//! - [`tools::orders`]: `get_order_status` and `list_orders` over the same ledger (`--db`).
 
 pub mod check;
 pub mod config;

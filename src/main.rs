@@ -69,7 +69,7 @@ async fn main() -> ExitCode {
             if let Some(path) = config.db.clone() {
                 match tokio::task::spawn_blocking(move || Ledger::open(&path)).await {
                     Ok(Ok(ledger)) => {
-                        tracing::info!(db = %ledger.path().display(), "order ledger opened");
+                        tracing::info!(db = %ledger.path().display(), "order ledger opened: get_order_status and list_orders are offered");
                         config.settings.ledger = Some(ledger);
                     }
                     Ok(Err(e)) => {

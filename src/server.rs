@@ -34,6 +34,9 @@ pub enum ToolSelection {
 /// Tools that `--tools=all` leaves out: they must be named to be offered.
 pub const EXPLICIT_ONLY: &[&str] = &["stripe_api_write"];
 
+/// Tools offered only when the server has an order ledger (`--db`).
+pub const ORDER_TOOLS: &[&str] = &["get_order_status", "list_orders"];
+
 /// `@stripe/mcp` 0.2.5's permission names and the tools each one stands for here,
 /// so an existing config can switch by changing only the command.
 pub const PERMISSIONS: &[(&str, &[&str])] = &[
@@ -75,7 +78,7 @@ pub const PERMISSIONS: &[(&str, &[&str])] = &[
 pub struct Settings {
     /// `APP_BASE_URL`: default success and cancel URLs for checkouts.
     pub app_base_url: Option<Url>,
-    /// `--db`: the webhook receiver's order ledger.
+    /// `--db`: the webhook receiver's order ledger; present, it adds the order tools.
     pub ledger: Option<Ledger>,
 }
 
@@ -100,7 +103,16 @@ impl StripeMcp {
         read_only: bool,
     ) -> Result<Self, String> {
         let mut tool_router = Self::full_router();
-        let known = Self::tool_names();
+        // The order tools read the ledger, so they exist only when there is one.
+        if settings.ledger.is_some() {
+            tool_router += Self::orders_router();
+        }
+        let mut known: Vec<String> = tool_router
+            .list_all()
+            .into_iter()
+            .map(|t| t.name.to_string())
+            .collect();
+        known.sort();
         let wanted = Self::resolve(selection, &known)?;
         for tool in tool_router.list_all() {
             let name = tool.name.to_string();
@@ -137,6 +149,10 @@ impl StripeMcp {
         for name in names {
             if known.contains(name) {
                 wanted.push(name.clone());
+            } else if ORDER_TOOLS.contains(&name.as_str()) {
+                return Err(format!(
+                    "{name} reads the webhook receiver's order ledger: start the server with --db PATH (the same file `stripe-mcp webhooks --db PATH` writes)"
+                ));
             } else if let Some((_, tools)) = PERMISSIONS.iter().find(|(p, _)| p == name) {
                 wanted.extend(
                     tools
@@ -217,6 +233,11 @@ impl StripeMcp {
 
     fn instructions(&self) -> String {
         let mode = self.client.mode();
+        let orders = if self.settings.ledger.is_some() {
+            "\nWhether a checkout was paid is known only from Stripe's signed webhooks, which this server's ledger records: use get_order_status(session_id) to tell a customer \"paid and fulfilled\" or \"still waiting for the bank\", and list_orders to review orders. Never treat a checkout as paid because the customer says so or because Stripe's live status alone says complete."
+        } else {
+            ""
+        };
         let warning = match mode {
             Mode::Test => {
                 "The key is a TEST-mode key: no real money moves; test card 4242 4242 4242 4242 pays."
@@ -230,7 +251,7 @@ impl StripeMcp {
              Amounts are integers in the currency's smallest unit (4999 = $49.99; zero-decimal currencies like jpy take the whole amount: 500 = ¥500). Currencies are lowercase ISO codes (usd, eur, jpy).\n\
              Use initiate_checkout to take a payment: it returns a Stripe-hosted checkout_url for the customer. Use list_customers to find customers by email, create_refund to refund a payment (pi_ or ch_ id; destructive), get_balance for available and pending funds.\n\
              Writes accept idempotency_key: to retry a write after an error, call again with the same key and it happens at most once.\n\
-             A failed call returns isError with one JSON object {{\"error\": {{kind, message, retryable, hint, ...}}}}: follow the hint; retry only when retryable is true."
+             A failed call returns isError with one JSON object {{\"error\": {{kind, message, retryable, hint, ...}}}}: follow the hint; retry only when retryable is true.{orders}"
         )
     }
 }

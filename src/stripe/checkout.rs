@@ -1,4 +1,4 @@
-//! Checkout Sessions: `POST /v1/checkout/sessions`.
+//! Checkout Sessions: `POST /v1/checkout/sessions`, `GET /v1/checkout/sessions/{id}`.
 
 use std::collections::BTreeMap;
 
@@ -99,6 +99,12 @@ pub struct CheckoutSession {
     /// True in live mode.
     #[serde(default)]
     pub livemode: bool,
+    /// `open`, `complete` or `expired`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// `paid`, `unpaid` or `no_payment_required`.
+    #[serde(default)]
+    pub payment_status: Option<String>,
 }
 
 impl Client {
@@ -109,6 +115,11 @@ impl Client {
         key: &IdempotencyKey,
     ) -> Result<CheckoutSession, Error> {
         self.post("/v1/checkout/sessions", params, key).await
+    }
+
+    /// Retrieves a Checkout Session's live state. `id` must be a checked `cs_` id.
+    pub async fn retrieve_checkout_session(&self, id: &str) -> Result<CheckoutSession, Error> {
+        self.get(&format!("/v1/checkout/sessions/{id}"), &()).await
     }
 }
 
