@@ -198,6 +198,12 @@ async fn with_db_both_order_tools_are_read_only() {
         let a = t.annotations.as_ref().unwrap();
         assert_eq!(a.read_only_hint, Some(true), "{name}");
         assert_eq!(a.destructive_hint, Some(false), "{name}");
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        assert!(
+            readme.contains(&format!("| `{name}` |")),
+            "README's tool table has no row for {name}"
+        );
     }
     server.stop().await;
 }
