@@ -1,8 +1,8 @@
 //! CLI flags and environment, validated once at start-up.
 
-use std::{net::IpAddr, time::Duration};
+use std::{net::IpAddr, path::PathBuf, time::Duration};
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use url::Url;
 
 use crate::{
@@ -12,6 +12,7 @@ use crate::{
         client::{DEFAULT_API_BASE, DEFAULT_STRIPE_VERSION},
         retry::Backoff,
     },
+    webhooks::{ledger, signature::Secrets},
 };
 
 /// Command line of `stripe-mcp`, a drop-in for `npx -y @stripe/mcp --tools=all --api-key=...`.
@@ -76,15 +77,108 @@ pub struct Cli {
         global = true
     )]
     pub retry_base_ms: u64,
+
+    /// The order ledger (SQLite) the webhook receiver writes. Given to the MCP server, it adds get_order_status and list_orders. `webhooks` defaults to $XDG_DATA_HOME/stripe-mcp/orders.db (~/.local/share/stripe-mcp/orders.db).
+    #[arg(long, env = "STRIPE_MCP_DB", global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
 }
 
 /// Subcommands.
-#[derive(Debug, Subcommand, PartialEq, Eq)]
+#[derive(Debug, Clone, Subcommand, PartialEq, Eq)]
 pub enum Command {
     /// Serve MCP over stdio (the default).
     Serve,
     /// Call Stripe once and report whether the key works, its mode and the account.
     Check,
+    /// Receive Stripe's signed webhooks over HTTP and fulfill paid checkouts exactly once, into the --db ledger. Needs STRIPE_WEBHOOK_SECRET, not the API key.
+    Webhooks(WebhooksArgs),
+}
+
+/// Flags of `stripe-mcp webhooks`.
+#[derive(Debug, Clone, Args, PartialEq, Eq)]
+pub struct WebhooksArgs {
+    /// Address to listen on (plain HTTP: put TLS in front of it for a public endpoint). Port 0 picks a free port, printed on stderr.
+    #[arg(long, default_value = "127.0.0.1:8000", value_name = "ADDR")]
+    pub listen: String,
+
+    /// The URL path Stripe posts to.
+    #[arg(long, default_value = "/webhook/stripe")]
+    pub path: String,
+
+    /// Endpoint signing secret(s), whsec_...; several comma-separated while rotating (any one may match). Prefer the environment variable to the flag.
+    #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+
+    /// Seconds a signed timestamp may be away from now, either way (Stripe's default: 300).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400), value_name = "SECONDS")]
+    pub tolerance: u64,
+
+    /// Command run (via sh -c) once per order entering paid, the order as JSON on stdin. A failure is recorded and retried at the next start.
+    #[arg(long, value_name = "COMMAND")]
+    pub on_paid: Option<String>,
+}
+
+/// The validated configuration of `stripe-mcp webhooks`: no API key involved.
+#[derive(Debug)]
+pub struct WebhooksConfig {
+    /// Where to listen (`host:port`; resolved when binding).
+    pub listen: String,
+    /// The route Stripe posts to.
+    pub path: String,
+    /// The ledger file.
+    pub db: PathBuf,
+    /// The accepted signing secrets.
+    pub secrets: Secrets,
+    /// Signed timestamps further than this from now are refused.
+    pub tolerance: Duration,
+    /// `--on-paid`.
+    pub on_paid: Option<String>,
+}
+
+impl WebhooksConfig {
+    /// Validates the webhook flags; the secret is refused unless it is `whsec_...`.
+    pub fn from_cli(cli: &Cli, args: &WebhooksArgs) -> Result<WebhooksConfig, ConfigError> {
+        let secrets = Secrets::parse(args.webhook_secret.as_deref().unwrap_or(""))
+            .map_err(ConfigError::Invalid)?;
+        if !args.path.starts_with('/') || args.path.contains(char::is_whitespace) {
+            return Err(ConfigError::Invalid(format!(
+                "--path must be a URL path like /webhook/stripe, got {:?}",
+                args.path
+            )));
+        }
+        if args.listen.trim().is_empty() || !args.listen.contains(':') {
+            return Err(ConfigError::Invalid(format!(
+                "--listen must be host:port like 127.0.0.1:8000, got {:?}",
+                args.listen
+            )));
+        }
+        let db = match cli.db.clone().filter(|p| !p.as_os_str().is_empty()) {
+            Some(p) => p,
+            None => ledger::default_path().ok_or_else(|| {
+                ConfigError::Invalid(
+                    "no --db given and neither XDG_DATA_HOME nor HOME is set: pass --db PATH"
+                        .into(),
+                )
+            })?,
+        };
+        let on_paid = match args.on_paid.as_deref().map(str::trim) {
+            None => None,
+            Some("") => {
+                return Err(ConfigError::Invalid(
+                    "--on-paid is empty: give a command, or leave the flag out".into(),
+                ));
+            }
+            Some(c) => Some(c.to_owned()),
+        };
+        Ok(WebhooksConfig {
+            listen: args.listen.clone(),
+            path: args.path.clone(),
+            db,
+            secrets,
+            tolerance: Duration::from_secs(args.tolerance),
+            on_paid,
+        })
+    }
 }
 
 /// The validated configuration.
@@ -98,6 +192,8 @@ pub struct Config {
     pub read_only: bool,
     /// What the tools read besides the client.
     pub settings: Settings,
+    /// `--db`: the order ledger to open, which adds the order tools.
+    pub db: Option<PathBuf>,
 }
 
 /// Why the configuration was refused. Messages never contain the key.
@@ -169,7 +265,11 @@ impl Config {
             },
             tools,
             read_only: cli.read_only,
-            settings: Settings { app_base_url },
+            settings: Settings {
+                app_base_url,
+                ledger: None,
+            },
+            db: cli.db.clone().filter(|p| !p.as_os_str().is_empty()),
         })
     }
 }
@@ -299,6 +399,41 @@ mod tests {
             ToolSelection::Named(vec!["get_balance".into(), "list_customers".into()])
         );
         assert!(parse_tools(" , ").is_err());
+    }
+
+    #[test]
+    fn the_webhooks_subcommand_needs_a_whsec_secret_and_no_api_key() {
+        let parse = |args: &[&str]| {
+            let c = cli(args);
+            let Some(Command::Webhooks(w)) = &c.command else {
+                panic!("not webhooks")
+            };
+            WebhooksConfig::from_cli(&c, w)
+        };
+        let c = parse(&[
+            "webhooks",
+            "--webhook-secret=whsec_a,whsec_b",
+            "--db=/tmp/x.db",
+        ])
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:8000");
+        assert_eq!(c.path, "/webhook/stripe");
+        assert_eq!(c.tolerance, Duration::from_secs(300));
+        assert_eq!(c.secrets.len(), 2);
+        assert_eq!(c.db, PathBuf::from("/tmp/x.db"));
+        let e = parse(&["webhooks", "--webhook-secret=sk_test_1", "--db=/tmp/x.db"]).unwrap_err();
+        assert!(e.to_string().contains("whsec_"), "{e}");
+        assert!(!e.to_string().contains("sk_test_1"));
+        assert!(parse(&["webhooks", "--webhook-secret=whsec_a", "--path=webhook"]).is_err());
+        assert!(
+            parse(&[
+                "webhooks",
+                "--webhook-secret=whsec_a",
+                "--db=/tmp/x.db",
+                "--on-paid= "
+            ])
+            .is_err()
+        );
     }
 
     #[test]

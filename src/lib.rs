@@ -10,11 +10,20 @@
 //! - [`tools`]: one file per Stripe resource with its MCP tools, and the
 //!   structured tool error every failure becomes.
 //! - [`check`]: `stripe-mcp check`, the "test the connection" command.
+//! - [`webhooks`]: `stripe-mcp webhooks`, the receiver of Stripe's signed events that
+//!   fulfills paid checkouts exactly once:
+//!   - [`webhooks::signature`]: `Stripe-Signature` verification on the raw bytes (pure).
+//!   - [`webhooks::ledger`]: the SQLite ledger: events once, orders and their state
+//!     machine, fulfillments, queued `--on-paid` runs.
+//!   - [`webhooks::receiver`]: the axum route: verify, record in one transaction, answer.
+//!   - [`webhooks::on_paid`]: runs `--on-paid` after the commit; retries at start-up.
+//! - [`tools::orders`]: `get_order_status` and `list_orders` over the same ledger (`--db`).
 
 pub mod check;
 pub mod config;
 pub mod server;
 pub mod stripe;
 pub mod tools;
+pub mod webhooks;
 
 pub use server::StripeMcp;

@@ -6,8 +6,9 @@ use clap::Parser;
 use rmcp::ServiceExt;
 use stripe_mcp::{
     StripeMcp, check,
-    config::{Cli, Command, Config},
+    config::{Cli, Command, Config, WebhooksConfig},
     stripe::Client,
+    webhooks::{self, ledger::Ledger},
 };
 use tracing_subscriber::EnvFilter;
 
@@ -24,7 +25,18 @@ async fn main() -> ExitCode {
         )
         .init();
 
-    let config = match Config::from_cli(&cli) {
+    // The receiver needs only its signing secret, never the API key.
+    if let Some(Command::Webhooks(args)) = &cli.command {
+        return match WebhooksConfig::from_cli(&cli, args) {
+            Ok(c) => webhooks::run(c, shutdown_signal()).await,
+            Err(e) => {
+                eprintln!("stripe-mcp webhooks: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+
+    let mut config = match Config::from_cli(&cli) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("stripe-mcp: {e}");
@@ -52,7 +64,24 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+        Command::Webhooks(_) => unreachable!("handled above"),
         Command::Serve => {
+            if let Some(path) = config.db.clone() {
+                match tokio::task::spawn_blocking(move || Ledger::open(&path)).await {
+                    Ok(Ok(ledger)) => {
+                        tracing::info!(db = %ledger.path().display(), "order ledger opened: get_order_status and list_orders are offered");
+                        config.settings.ledger = Some(ledger);
+                    }
+                    Ok(Err(e)) => {
+                        eprintln!("stripe-mcp: {e}");
+                        return ExitCode::from(2);
+                    }
+                    Err(e) => {
+                        eprintln!("stripe-mcp: could not open the order ledger: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
             let server =
                 match StripeMcp::new(client, config.settings, &config.tools, config.read_only) {
                     Ok(s) => s,

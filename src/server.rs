@@ -18,6 +18,7 @@ use url::Url;
 use crate::{
     stripe::{self, Client, IdempotencyKey, Mode},
     tools::{ToolError, error::ErrorContext},
+    webhooks::ledger::Ledger,
 };
 
 /// Which tools to register.
@@ -32,6 +33,9 @@ pub enum ToolSelection {
 
 /// Tools that `--tools=all` leaves out: they must be named to be offered.
 pub const EXPLICIT_ONLY: &[&str] = &["stripe_api_write"];
+
+/// Tools offered only when the server has an order ledger (`--db`).
+pub const ORDER_TOOLS: &[&str] = &["get_order_status", "list_orders"];
 
 /// `@stripe/mcp` 0.2.5's permission names and the tools each one stands for here,
 /// so an existing config can switch by changing only the command.
@@ -74,6 +78,8 @@ pub const PERMISSIONS: &[(&str, &[&str])] = &[
 pub struct Settings {
     /// `APP_BASE_URL`: default success and cancel URLs for checkouts.
     pub app_base_url: Option<Url>,
+    /// `--db`: the webhook receiver's order ledger; present, it adds the order tools.
+    pub ledger: Option<Ledger>,
 }
 
 /// The stripe-mcp server. Cheap to clone: everything is shared.
@@ -100,7 +106,16 @@ impl StripeMcp {
         read_only: bool,
     ) -> Result<Self, String> {
         let mut tool_router = Self::full_router();
-        let known = Self::tool_names();
+        // The order tools read the ledger, so they exist only when there is one.
+        if settings.ledger.is_some() {
+            tool_router += Self::orders_router();
+        }
+        let mut known: Vec<String> = tool_router
+            .list_all()
+            .into_iter()
+            .map(|t| t.name.to_string())
+            .collect();
+        known.sort();
         let wanted = Self::resolve(selection, &known)?;
         for tool in tool_router.list_all() {
             let name = tool.name.to_string();
@@ -144,6 +159,10 @@ impl StripeMcp {
                 wanted.extend(Self::resolve(&ToolSelection::All, known)?);
             } else if known.contains(name) {
                 wanted.push(name.clone());
+            } else if ORDER_TOOLS.contains(&name.as_str()) {
+                return Err(format!(
+                    "{name} reads the webhook receiver's order ledger: start the server with --db PATH (the same file `stripe-mcp webhooks --db PATH` writes)"
+                ));
             } else if let Some((_, tools)) = PERMISSIONS.iter().find(|(p, _)| p == name) {
                 wanted.extend(
                     tools
@@ -224,6 +243,11 @@ impl StripeMcp {
 
     fn instructions(&self) -> String {
         let mode = self.client.mode();
+        let orders = if self.settings.ledger.is_some() {
+            "\nWhether a checkout was paid is known only from Stripe's signed webhooks, which this server's ledger records: use get_order_status(session_id) to tell a customer \"paid and fulfilled\" or \"still waiting for the bank\", and list_orders to review orders. Never treat a checkout as paid because the customer says so or because Stripe's live status alone says complete."
+        } else {
+            ""
+        };
         let warning = match mode {
             Mode::Test => {
                 "The key is a TEST-mode key: no real money moves; test card 4242 4242 4242 4242 pays."
@@ -241,7 +265,7 @@ impl StripeMcp {
              Billing: products, prices, subscriptions, invoices and coupons have create_/list_/get_/update_/cancel_ tools. \
              Only the tools this server was started with are listed; the key decides which Stripe account and mode they act on.\n\
              Writes accept idempotency_key: to retry a write after an error, call again with the same key and it happens at most once.\n\
-             A failed call returns isError with one JSON object {{\"error\": {{kind, message, retryable, hint, ...}}}}: follow the hint; retry only when retryable is true."
+             A failed call returns isError with one JSON object {{\"error\": {{kind, message, retryable, hint, ...}}}}: follow the hint; retry only when retryable is true.{orders}"
         )
     }
 }

@@ -1,4 +1,4 @@
-//! Checkout Sessions: `POST /v1/checkout/sessions`.
+//! Checkout Sessions: `POST /v1/checkout/sessions`, `GET /v1/checkout/sessions/{id}`.
 
 use std::collections::BTreeMap;
 

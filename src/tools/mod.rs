@@ -12,6 +12,7 @@ pub mod disputes;
 pub mod error;
 pub mod generic;
 pub mod invoices;
+pub mod orders;
 pub mod pagination;
 pub mod payment_intents;
 pub mod payment_links;

@@ -199,3 +199,155 @@ pub async fn mock_stripe() -> wiremock::MockServer {
         .await;
     server
 }
+
+/// The signing secret the webhook tests use, recognisable in any output it leaks into.
+pub const WEBHOOK_SECRET: &str = "whsec_STRIPEMCPTESTWEBHOOKSECRET";
+
+/// A running `stripe-mcp webhooks` process.
+pub struct Receiver {
+    /// The process, for killing it.
+    pub child: tokio::process::Child,
+    /// `http://127.0.0.1:PORT/webhook/stripe`.
+    pub url: String,
+    /// Everything it wrote to stderr so far.
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+/// Starts the receiver on a free port with this database and secret(s), plus extra flags.
+pub async fn start_receiver(db: &std::path::Path, secret: &str, extra: &[&str]) -> Receiver {
+    use tokio::io::AsyncBufReadExt;
+    let mut cmd = tokio::process::Command::new(bin());
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("STRIPE_WEBHOOK_SECRET", secret)
+        .env("RUST_LOG", "debug")
+        .arg("webhooks")
+        .arg("--listen=127.0.0.1:0")
+        .arg("--db")
+        .arg(db)
+        .args(extra)
+        .current_dir(std::env::temp_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().expect("spawn stripe-mcp webhooks");
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let addr = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            log.lock().unwrap().push_str(&format!("{line}\n"));
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                return rest.split_whitespace().next().unwrap().to_owned();
+            }
+        }
+        panic!("receiver exited before listening:\n{}", log.lock().unwrap());
+    })
+    .await
+    .expect("receiver did not start listening");
+    // Keep draining stderr so the child never blocks on a full pipe.
+    let sink = log.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            sink.lock().unwrap().push_str(&format!("{line}\n"));
+        }
+    });
+    Receiver {
+        child,
+        url: format!("http://{addr}/webhook/stripe"),
+        log,
+    }
+}
+
+impl Receiver {
+    /// Its stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Stops it (SIGKILL) and waits for it.
+    pub async fn kill(mut self) -> String {
+        let _ = self.child.kill().await;
+        self.log()
+    }
+}
+
+/// Unix seconds now.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A Checkout Session event body as Stripe sends it (pretty-printed, like the real thing).
+pub fn session_event(
+    event_id: &str,
+    kind: &str,
+    session_id: &str,
+    payment_status: &str,
+) -> Vec<u8> {
+    let status = match kind {
+        "checkout.session.expired" => "expired",
+        _ => "complete",
+    };
+    serde_json::to_vec_pretty(&serde_json::json!({
+        "id": event_id,
+        "object": "event",
+        "api_version": "2026-10-28.endive",
+        "created": now(),
+        "livemode": false,
+        "pending_webhooks": 1,
+        "type": kind,
+        "data": {"object": {
+            "id": session_id,
+            "object": "checkout.session",
+            "amount_total": 4999,
+            "currency": "usd",
+            "customer_details": {"email": "jane@example.com", "name": "Jane"},
+            "metadata": {"product_id": "sku-tee"},
+            "mode": "payment",
+            "payment_intent": "pi_3Test",
+            "payment_status": payment_status,
+            "status": status
+        }}
+    }))
+    .unwrap()
+}
+
+/// Posts a body signed now with `secret`; returns the status and the answer.
+pub async fn deliver(
+    http: &reqwest::Client,
+    url: &str,
+    body: &[u8],
+    secret: &str,
+) -> (u16, String) {
+    let sig = stripe_mcp::webhooks::signature::sign(body, secret, now());
+    post_raw(http, url, body, Some(&sig)).await
+}
+
+/// Posts a body with the given Stripe-Signature header (or none).
+pub async fn post_raw(
+    http: &reqwest::Client,
+    url: &str,
+    body: &[u8],
+    signature: Option<&str>,
+) -> (u16, String) {
+    let mut req = http
+        .post(url)
+        .header("content-type", "application/json; charset=utf-8")
+        .body(body.to_vec());
+    if let Some(sig) = signature {
+        req = req.header("Stripe-Signature", sig);
+    }
+    let resp = req.send().await.expect("delivery");
+    let status = resp.status().as_u16();
+    (status, resp.text().await.unwrap_or_default())
+}
+
+/// A fresh database path in a fresh directory.
+pub fn temp_db(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir()
+        .join(format!("stripe-mcp-{name}-{}", uuid::Uuid::new_v4()))
+        .join("orders.db")
+}

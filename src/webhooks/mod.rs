@@ -1,0 +1,99 @@
+//! `stripe-mcp webhooks`: receives Stripe's signed events and fulfills each paid
+//! Checkout Session exactly once, in an embedded SQLite ledger the MCP server can read.
+//!
+//! A delivery is verified on its raw bytes ([`signature`]), recorded in one transaction
+//! ([`ledger`]) and only then acknowledged ([`receiver`]); an order entering `paid` may
+//! run the `--on-paid` command once ([`on_paid`]).
+
+pub mod ledger;
+pub mod on_paid;
+pub mod receiver;
+pub mod signature;
+
+use std::{future::Future, process::ExitCode, sync::Arc};
+
+use crate::config::WebhooksConfig;
+
+/// Unix seconds now.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// Opens the ledger, binds, retries unfinished `--on-paid` runs, and serves until `shutdown`.
+///
+/// Prints the database path and `listening on ADDR` on stderr (port 0 picks a free port).
+pub async fn run(
+    config: WebhooksConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> ExitCode {
+    let path = config.db.clone();
+    let ledger = match tokio::task::spawn_blocking(move || ledger::Ledger::open(&path)).await {
+        Ok(Ok(l)) => l,
+        Ok(Err(e)) => {
+            eprintln!("stripe-mcp webhooks: {e}");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("stripe-mcp webhooks: could not open the ledger: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    eprintln!(
+        "stripe-mcp webhooks: order ledger at {}",
+        ledger.path().display()
+    );
+    let listener = match tokio::net::TcpListener::bind(&config.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "stripe-mcp webhooks: cannot listen on {}: {e}",
+                config.listen
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let addr = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("stripe-mcp webhooks: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let on_paid = config.on_paid.map(|c| Arc::new(on_paid::OnPaid::new(c)));
+    if let Some(hook) = &on_paid {
+        tokio::spawn(on_paid::retry_pending(ledger.clone(), hook.clone()));
+    }
+    let receiver = Arc::new(receiver::Receiver {
+        secrets: config.secrets,
+        tolerance: config.tolerance,
+        ledger,
+        on_paid,
+    });
+    tracing::info!(
+        secrets = receiver.secrets.len(),
+        tolerance_secs = receiver.tolerance.as_secs(),
+        on_paid = receiver.on_paid.is_some(),
+        "webhook receiver starting"
+    );
+    eprintln!(
+        "stripe-mcp webhooks: listening on {addr} (POST {})",
+        config.path
+    );
+    let app = receiver::router(receiver, &config.path);
+    match axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        Ok(()) => {
+            tracing::info!("webhook receiver stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "webhook receiver failed");
+            ExitCode::FAILURE
+        }
+    }
+}
