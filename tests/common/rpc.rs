@@ -27,7 +27,8 @@ use tokio::{
 /// The MCP protocol revision both servers speak.
 pub const PROTOCOL_VERSION: &str = "2025-06-18";
 
-type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
+/// Waiters by request id; each gets the reply and its size on the wire.
+type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<(Value, usize)>>>>;
 
 /// One running server process and its session.
 pub struct Rpc {
@@ -79,7 +80,7 @@ impl Rpc {
                         .and_then(|id| pending.lock().unwrap().remove(&id));
                     match waiter {
                         Some(tx) => {
-                            let _ = tx.send(v);
+                            let _ = tx.send((v, line.len() + 1));
                         }
                         None => unmatched.lock().unwrap().push(v),
                     }
@@ -126,6 +127,18 @@ impl Rpc {
         params: Value,
         timeout: Duration,
     ) -> Result<Value, String> {
+        self.request_sized(method, params, timeout)
+            .await
+            .map(|(v, _)| v)
+    }
+
+    /// Like [`Rpc::request`], with the reply's size in bytes as sent (newline included).
+    pub async fn request_sized(
+        &self,
+        method: &str,
+        params: Value,
+        timeout: Duration,
+    ) -> Result<(Value, usize), String> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.pending.lock().unwrap().insert(id, tx);
