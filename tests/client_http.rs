@@ -343,3 +343,59 @@ async fn a_list_query_is_form_encoded_in_the_url() {
         Some("email=a%2Bb%40example.com&limit=3&starting_after=cus_9")
     );
 }
+
+#[tokio::test]
+async fn a_write_whose_answer_was_lost_stays_retryable_even_if_the_retry_is_told_not_to_retry() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // First connection: read the request, then drop it (the write may have been applied).
+    // Second: 429 with Stripe-Should-Retry: false, which alone would mean "do not retry".
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        for n in 0.. {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 8192];
+            let _ = sock.read(&mut buf).await;
+            if n == 0 {
+                drop(sock);
+                continue;
+            }
+            let body = r#"{"error":{"type":"invalid_request_error","code":"rate_limit","message":"slow down"}}"#;
+            let resp = format!(
+                "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\nstripe-should-retry: false\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = sock.write_all(resp.as_bytes()).await;
+        }
+    });
+    let err = client(&format!("http://{addr}"), None)
+        .create_refund(&refund_params(), &IdempotencyKey::generate())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Network { .. }),
+        "the lost answer is reported: {err:?}"
+    );
+
+    // A read has nothing to lose: the 429 is reported as it is.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        for n in 0.. {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 8192];
+            let _ = sock.read(&mut buf).await;
+            if n == 0 {
+                drop(sock);
+                continue;
+            }
+            let resp = "HTTP/1.1 429 Too Many Requests\r\nstripe-should-retry: false\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+            let _ = sock.write_all(resp.as_bytes()).await;
+        }
+    });
+    let err = client(&format!("http://{addr}"), None)
+        .retrieve_balance()
+        .await
+        .unwrap_err();
+    assert_eq!(err.http_status(), Some(429), "{err:?}");
+}

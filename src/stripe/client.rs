@@ -207,6 +207,12 @@ impl Client {
         idempotency_key: Option<&IdempotencyKey>,
     ) -> Result<T, Error> {
         let mut attempt = 0u32;
+        // A write whose answer was lost may have been applied. If a later attempt
+        // then fails without Stripe having looked at the key (429, 409, 5xx), that
+        // later error must not be what the caller sees: it would say "do not retry"
+        // about a write that may have happened. The lost answer is reported instead,
+        // which tells the caller to retry with the same key.
+        let mut lost_write: Option<Error> = None;
         loop {
             let (outcome, retry_after, result) =
                 self.attempt(&method, path, &payload, idempotency_key).await;
@@ -223,6 +229,12 @@ impl Client {
             match (result, delay) {
                 (Ok(bytes), _) => return decode(bytes),
                 (Err(e), Some(delay)) => {
+                    if let (Some(_), Error::Network { message, timeout }) = (idempotency_key, &e) {
+                        lost_write = Some(Error::Network {
+                            message: message.clone(),
+                            timeout: *timeout,
+                        });
+                    }
                     tracing::info!(
                         %method, path, attempt = attempt + 1, delay_ms = delay.as_millis() as u64,
                         status = e.http_status(), request_id = e.request_id(),
@@ -231,7 +243,16 @@ impl Client {
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
-                (Err(e), None) => return Err(e),
+                (Err(e), None) => {
+                    return Err(match (lost_write, &e) {
+                        (Some(lost), Error::Api { status, .. })
+                            if matches!(status, 409 | 429) || *status >= 500 =>
+                        {
+                            lost
+                        }
+                        _ => e,
+                    });
+                }
             }
         }
     }
