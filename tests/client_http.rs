@@ -399,3 +399,45 @@ async fn a_write_whose_answer_was_lost_stays_retryable_even_if_the_retry_is_told
         .unwrap_err();
     assert_eq!(err.http_status(), Some(429), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_lost_write_is_remembered_across_calls_with_the_same_key() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // No retries inside a call: the agent's own retry (same key) is the second attempt.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        for n in 0.. {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 8192];
+            let _ = sock.read(&mut buf).await;
+            if n == 0 {
+                drop(sock);
+                continue;
+            }
+            let resp = "HTTP/1.1 429 Too Many Requests\r\nstripe-should-retry: false\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+            let _ = sock.write_all(resp.as_bytes()).await;
+        }
+    });
+    let client = client_with(&format!("http://{addr}"), None, 0, Duration::from_secs(5));
+    let key = IdempotencyKey::generate();
+    let first = client
+        .create_refund(&refund_params(), &key)
+        .await
+        .unwrap_err();
+    assert!(matches!(first, Error::Network { .. }), "{first:?}");
+    let second = client
+        .create_refund(&refund_params(), &key)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(second, Error::Network { .. }),
+        "still possibly applied: {second:?}"
+    );
+    // A different key has no such history: the 429 is reported as it is.
+    let other = client
+        .create_refund(&refund_params(), &IdempotencyKey::generate())
+        .await
+        .unwrap_err();
+    assert_eq!(other.http_status(), Some(429), "{other:?}");
+}

@@ -92,6 +92,45 @@ struct Inner {
     max_retries: u32,
     /// See [`ClientConfig::backoff`].
     backoff: Backoff,
+    /// Idempotency keys of writes whose answer was lost (they may have been
+    /// applied), remembered across tool calls until one of their attempts gets
+    /// a real answer, so a later "do not retry" is never the last word on them.
+    lost_writes: std::sync::Mutex<LostWrites>,
+}
+
+/// A bounded set of idempotency keys, forgotten after Stripe's 24 hours.
+#[derive(Default)]
+struct LostWrites(std::collections::HashMap<String, std::time::Instant>);
+
+impl LostWrites {
+    /// Most keys remembered; the oldest go first beyond it.
+    const MAX: usize = 10_000;
+    /// Stripe keeps an idempotency key for 24 hours.
+    const TTL: Duration = Duration::from_secs(24 * 3600);
+
+    fn insert(&mut self, key: &str) {
+        if self.0.len() >= Self::MAX {
+            self.0.retain(|_, at| at.elapsed() < Self::TTL);
+            if self.0.len() >= Self::MAX
+                && let Some(oldest) = self
+                    .0
+                    .iter()
+                    .min_by_key(|(_, at)| **at)
+                    .map(|(k, _)| k.clone())
+            {
+                self.0.remove(&oldest);
+            }
+        }
+        self.0.insert(key.to_owned(), std::time::Instant::now());
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        self.0.get(key).is_some_and(|at| at.elapsed() < Self::TTL)
+    }
+
+    fn remove(&mut self, key: &str) {
+        self.0.remove(key);
+    }
 }
 
 impl fmt::Debug for Client {
@@ -139,6 +178,7 @@ impl Client {
                 key: config.api_key,
                 max_retries: config.max_retries,
                 backoff: config.backoff,
+                lost_writes: Default::default(),
             }),
         })
     }
@@ -212,7 +252,12 @@ impl Client {
         // later error must not be what the caller sees: it would say "do not retry"
         // about a write that may have happened. The lost answer is reported instead,
         // which tells the caller to retry with the same key.
-        let mut lost_write: Option<Error> = None;
+        let mut lost_write: Option<Error> = idempotency_key
+            .filter(|k| self.lost_writes().contains(k.as_str()))
+            .map(|_| Error::Network {
+                message: "an earlier call with this idempotency key got no complete answer, so it may have been applied".into(),
+                timeout: false,
+            });
         loop {
             let (outcome, retry_after, result) =
                 self.attempt(&method, path, &payload, idempotency_key).await;
@@ -226,6 +271,17 @@ impl Client {
                     retry::jitter(),
                 )
             });
+            if let Some(key) = idempotency_key {
+                match &result {
+                    Err(Error::Network { .. }) => self.lost_writes().insert(key.as_str()),
+                    // Stripe answered for this key: what it says now is the truth.
+                    Ok(_)
+                    | Err(Error::Api {
+                        status: 400..=404, ..
+                    }) => self.lost_writes().remove(key.as_str()),
+                    _ => {}
+                }
+            }
             match (result, delay) {
                 (Ok(bytes), _) => return decode(bytes),
                 (Err(e), Some(delay)) => {
@@ -255,6 +311,14 @@ impl Client {
                 }
             }
         }
+    }
+
+    fn lost_writes(&self) -> std::sync::MutexGuard<'_, LostWrites> {
+        // The set holds no invariant a panic could break: a poisoned lock is fine to reuse.
+        self.inner
+            .lost_writes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// One HTTP exchange. Returns the outcome for the retry decision (None for
