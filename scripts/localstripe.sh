@@ -1,5 +1,6 @@
-# Shared by scripts/bench (source it): create .venv with localstripe and start
-# it on a free loopback port, stopped on exit. The same steps as scripts/test.
+# Shared by scripts/test and scripts/bench (source it): create .venv with
+# localstripe and start it on a free loopback port; the caller traps
+# stop_localstripe on exit.
 # After `start_localstripe`, LOCALSTRIPE_URL is exported.
 
 LOCALSTRIPE_VERSION=${LOCALSTRIPE_VERSION:-1.15.10}
