@@ -29,19 +29,6 @@ async fn stripe_post(base: &str, path: &str, form: &[(&str, &str)]) -> Value {
     body
 }
 
-async fn stripe_get(base: &str, path: &str) -> Value {
-    let resp = reqwest::Client::new()
-        .get(format!("{base}{path}"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap();
-    assert!(status.is_success(), "{path}: {status} {body}");
-    body
-}
-
 fn unique(tag: &str) -> String {
     format!("{tag}-{}", uuid::Uuid::new_v4().simple())
 }
@@ -77,7 +64,7 @@ async fn a_product_created_by_the_tool_is_in_stripe_and_listed_as_active() {
         .await);
     let id = out["product"]["id"].as_str().unwrap().to_owned();
     assert!(id.starts_with("prod_"), "{out}");
-    let stored = stripe_get(&base, &format!("/v1/products/{id}")).await;
+    let stored = common::localstripe_get(&base, &format!("/v1/products/{id}")).await;
     assert_eq!(stored["name"], json!(name));
     assert_eq!(stored["description"], json!("Blue mug"));
     assert_eq!(stored["metadata"]["sku"], json!("m-1"));
@@ -182,7 +169,7 @@ async fn an_invoice_item_lands_on_the_customers_new_invoice_and_the_invoice_is_l
         json!({"amount": 1500 + 1250, "currency": "usd", "display": "$27.50"})
     );
     assert_eq!(inv["amount_paid"]["amount"], json!(0));
-    let stored = stripe_get(&base, &format!("/v1/invoices/{id}")).await;
+    let stored = common::localstripe_get(&base, &format!("/v1/invoices/{id}")).await;
     assert_eq!(inv["amount_due"]["amount"], stored["amount_due"]);
     assert_eq!(inv["status"], stored["status"]);
     assert_eq!(stored["description"], json!("March"));
@@ -286,7 +273,7 @@ async fn a_subscription_is_read_listed_scheduled_to_end_and_canceled_through_the
         .await);
     assert_eq!(now["canceled"], json!("immediately"));
     assert_eq!(now["subscription"]["status"], json!("canceled"));
-    let stored = stripe_get(&base, &format!("/v1/subscriptions/{id}")).await;
+    let stored = common::localstripe_get(&base, &format!("/v1/subscriptions/{id}")).await;
     assert_eq!(stored["status"], json!("canceled"));
 
     // Canceled subscriptions are left out by default and found with status "all".

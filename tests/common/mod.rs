@@ -351,3 +351,57 @@ pub fn temp_db(name: &str) -> std::path::PathBuf {
         .join(format!("stripe-mcp-{name}-{}", uuid::Uuid::new_v4()))
         .join("orders.db")
 }
+
+/// Calls localstripe directly with the test key, as the merchant's other systems
+/// would; panics unless it answers 2xx.
+pub async fn localstripe_post(base: &str, path: &str, form: &[(&str, &str)]) -> Value {
+    localstripe_call(
+        reqwest::Client::new()
+            .post(format!("{base}{path}"))
+            .form(form),
+        path,
+    )
+    .await
+}
+
+/// `GET` counterpart of [`localstripe_post`].
+pub async fn localstripe_get(base: &str, path: &str) -> Value {
+    localstripe_call(reqwest::Client::new().get(format!("{base}{path}")), path).await
+}
+
+async fn localstripe_call(request: reqwest::RequestBuilder, path: &str) -> Value {
+    let resp = request.bearer_auth(TEST_KEY).send().await.unwrap();
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap();
+    assert!(status.is_success(), "{path}: {status} {body}");
+    body
+}
+
+/// Checks every request the mock received against Stripe's OpenAPI description,
+/// skipping problems `ignore(method, path, problem)` accepts (a parameter newer
+/// than the spec), and fails with all of them at once.
+pub fn assert_requests_match_spec(
+    spec: &openapi::Spec,
+    requests: &[wiremock::Request],
+    ignore: impl Fn(&str, &str, &str) -> bool,
+) {
+    let mut problems = Vec::new();
+    for r in requests {
+        let body = std::str::from_utf8(&r.body).unwrap();
+        let query = r.url.query().unwrap_or("");
+        for p in spec.check_request(r.method.as_str(), r.url.path(), query, body) {
+            if !ignore(r.method.as_str(), r.url.path(), &p) {
+                problems.push(format!(
+                    "{} {}: {p}\n    query: {query:?}\n    body: {body}",
+                    r.method,
+                    r.url.path()
+                ));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "requests that do not match the spec:\n{}",
+        problems.join("\n")
+    );
+}
