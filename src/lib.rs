@@ -7,8 +7,9 @@
 //! - [`server`]: the MCP server: tool registry, identity, instructions, call entry.
 //! - [`stripe`]: the thin typed Stripe REST client (auth, form encoding, retries,
 //!   idempotency, errors) and the resources the tools use.
-//! - [`tools`]: one file per Stripe resource with its MCP tools, and the
-//!   structured tool error every failure becomes.
+//! - [`tools`]: one file per Stripe resource with its MCP tools, the argument
+//!   checks they share, list paging, and the structured tool error every
+//!   failure becomes.
 //! - [`check`]: `stripe-mcp check`, the "test the connection" command.
 //! - [`webhooks`]: `stripe-mcp webhooks`, the receiver of Stripe's signed events that
 //!   fulfills paid checkouts exactly once:
