@@ -344,11 +344,10 @@ async fn a_list_query_is_form_encoded_in_the_url() {
     );
 }
 
-#[tokio::test]
-async fn a_write_whose_answer_was_lost_stays_retryable_even_if_the_retry_is_told_not_to_retry() {
+/// A stand-in that drops the first connection after reading the request (the
+/// answer is lost) and answers every later one with `then` (a raw HTTP response).
+async fn drop_first_then(then: &'static str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    // First connection: read the request, then drop it (the write may have been applied).
-    // Second: 429 with Stripe-Should-Retry: false, which alone would mean "do not retry".
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -356,19 +355,22 @@ async fn a_write_whose_answer_was_lost_stays_retryable_even_if_the_retry_is_told
             let (mut sock, _) = listener.accept().await.unwrap();
             let mut buf = [0u8; 8192];
             let _ = sock.read(&mut buf).await;
-            if n == 0 {
-                drop(sock);
-                continue;
+            if n > 0 {
+                let _ = sock.write_all(then.as_bytes()).await;
             }
-            let body = r#"{"error":{"type":"invalid_request_error","code":"rate_limit","message":"slow down"}}"#;
-            let resp = format!(
-                "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\nstripe-should-retry: false\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = sock.write_all(resp.as_bytes()).await;
         }
     });
-    let err = client(&format!("http://{addr}"), None)
+    format!("http://{addr}")
+}
+
+const TOO_MANY_DO_NOT_RETRY: &str = "HTTP/1.1 429 Too Many Requests\r\nstripe-should-retry: false\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+
+#[tokio::test]
+async fn a_write_whose_answer_was_lost_stays_retryable_even_if_the_retry_is_told_not_to_retry() {
+    // First attempt: the write may have been applied, its answer is lost. Second:
+    // 429 with Stripe-Should-Retry: false, which alone would mean "do not retry".
+    let base = drop_first_then(TOO_MANY_DO_NOT_RETRY).await;
+    let err = client(&base, None)
         .create_refund(&refund_params(), &IdempotencyKey::generate())
         .await
         .unwrap_err();
@@ -378,48 +380,16 @@ async fn a_write_whose_answer_was_lost_stays_retryable_even_if_the_retry_is_told
     );
 
     // A read has nothing to lose: the 429 is reported as it is.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        for n in 0.. {
-            let (mut sock, _) = listener.accept().await.unwrap();
-            let mut buf = [0u8; 8192];
-            let _ = sock.read(&mut buf).await;
-            if n == 0 {
-                drop(sock);
-                continue;
-            }
-            let resp = "HTTP/1.1 429 Too Many Requests\r\nstripe-should-retry: false\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
-            let _ = sock.write_all(resp.as_bytes()).await;
-        }
-    });
-    let err = client(&format!("http://{addr}"), None)
-        .retrieve_balance()
-        .await
-        .unwrap_err();
+    let base = drop_first_then(TOO_MANY_DO_NOT_RETRY).await;
+    let err = client(&base, None).retrieve_balance().await.unwrap_err();
     assert_eq!(err.http_status(), Some(429), "{err:?}");
 }
 
 #[tokio::test]
 async fn a_lost_write_is_remembered_across_calls_with_the_same_key() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     // No retries inside a call: the agent's own retry (same key) is the second attempt.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        for n in 0.. {
-            let (mut sock, _) = listener.accept().await.unwrap();
-            let mut buf = [0u8; 8192];
-            let _ = sock.read(&mut buf).await;
-            if n == 0 {
-                drop(sock);
-                continue;
-            }
-            let resp = "HTTP/1.1 429 Too Many Requests\r\nstripe-should-retry: false\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
-            let _ = sock.write_all(resp.as_bytes()).await;
-        }
-    });
-    let client = client_with(&format!("http://{addr}"), None, 0, Duration::from_secs(5));
+    let base = drop_first_then(TOO_MANY_DO_NOT_RETRY).await;
+    let client = client_with(&base, None, 0, Duration::from_secs(5));
     let key = IdempotencyKey::generate();
     let first = client
         .create_refund(&refund_params(), &key)
