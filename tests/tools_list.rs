@@ -111,13 +111,14 @@ async fn the_readme_tool_table_lists_every_tool() {
     }
 }
 
-#[tokio::test]
-async fn the_tools_flag_registers_only_the_named_tools() {
+async fn tool_names_with(args: &[&str]) -> Vec<String> {
     let stripe = common::mock_stripe().await;
-    let server = common::Spawn::new(&stripe.uri())
-        .arg("--tools=get_balance,list_customers")
-        .start()
-        .await;
+    let uri = stripe.uri();
+    let mut spawn = common::Spawn::new(&uri);
+    for a in args {
+        spawn = spawn.arg(*a);
+    }
+    let server = spawn.start().await;
     let mut names: Vec<String> = server
         .client
         .list_all_tools()
@@ -126,7 +127,59 @@ async fn the_tools_flag_registers_only_the_named_tools() {
         .into_iter()
         .map(|t| t.name.to_string())
         .collect();
-    names.sort();
-    assert_eq!(names, ["get_balance", "list_customers"]);
     server.stop().await;
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn the_official_servers_permission_names_select_the_matching_tools() {
+    let names = tool_names_with(&["--tools=customers.read,refunds.create,balance.read"]).await;
+    assert_eq!(
+        names,
+        [
+            "create_refund",
+            "get_balance",
+            "get_customer",
+            "list_customers"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn read_only_offers_only_tools_annotated_read_only() {
+    let all = listed_tools().await;
+    let mut want: Vec<String> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["annotations"]["readOnlyHint"] == true)
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    want.sort();
+    assert!(want.len() > 10 && want.len() < all.as_array().unwrap().len());
+    assert_eq!(tool_names_with(&["--read-only"]).await, want);
+    // Naming a write does not get past --read-only.
+    assert_eq!(
+        tool_names_with(&["--read-only", "--tools=get_balance,create_refund"]).await,
+        ["get_balance"]
+    );
+}
+
+#[tokio::test]
+async fn the_generic_write_is_offered_only_when_named() {
+    let default = tool_names_with(&[]).await;
+    assert!(!default.iter().any(|n| n == "stripe_api_write"));
+    assert!(default.iter().any(|n| n == "stripe_api_read"));
+    let named = tool_names_with(&["--tools=all,stripe_api_write"]).await;
+    assert_eq!(named.len(), default.len() + 1);
+    assert!(named.iter().any(|n| n == "stripe_api_write"));
+}
+
+#[tokio::test]
+async fn the_tools_flag_registers_only_the_named_tools() {
+    assert_eq!(
+        tool_names_with(&["--tools=get_balance,list_customers"]).await,
+        ["get_balance", "list_customers"]
+    );
 }
