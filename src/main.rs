@@ -57,6 +57,7 @@ async fn main() -> ExitCode {
             let result = check::run(&client).await;
             let text = check::render(&result);
             if result.is_ok() {
+                // `check` does not serve MCP: like any CLI, its report goes to stdout.
                 println!("{text}");
                 ExitCode::SUCCESS
             } else {

@@ -12,30 +12,9 @@ mod common;
 use common::{Spawn, err, ok};
 use serde_json::{Value, json};
 
-const KEY: &str = common::TEST_KEY;
-
-/// Calls localstripe directly, as the merchant's other systems would.
-async fn stripe_post(base: &str, path: &str, form: &[(&str, &str)]) -> Value {
-    let resp = reqwest::Client::new()
-        .post(format!("{base}{path}"))
-        .bearer_auth(KEY)
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap();
-    assert!(status.is_success(), "{path}: {status} {body}");
-    body
-}
-
-fn unique(tag: &str) -> String {
-    format!("{tag}-{}", uuid::Uuid::new_v4().simple())
-}
-
 async fn new_customer(base: &str) -> String {
-    let email = format!("{}@example.com", unique("billing"));
-    stripe_post(base, "/v1/customers", &[("email", &email)]).await["id"]
+    let email = format!("{}@example.com", common::unique("billing"));
+    common::localstripe_post(base, "/v1/customers", &[("email", &email)]).await["id"]
         .as_str()
         .unwrap()
         .to_owned()
@@ -54,7 +33,7 @@ async fn a_product_created_by_the_tool_is_in_stripe_and_listed_as_active() {
     let Some(base) = common::localstripe("create_product e2e") else {
         return;
     };
-    let name = unique("Mug");
+    let name = common::unique("Mug");
     let server = Spawn::new(&base).start().await;
     let out = ok(&server
         .call(
@@ -85,8 +64,8 @@ async fn coupons_created_by_the_tool_are_listed_with_their_discount() {
     let Some(base) = common::localstripe("create_coupon e2e") else {
         return;
     };
-    let pct = unique("PCT");
-    let amt = unique("AMT");
+    let pct = common::unique("PCT");
+    let amt = common::unique("AMT");
     let server = Spawn::new(&base).start().await;
     let out = ok(&server
         .call(
@@ -120,7 +99,7 @@ async fn coupons_created_by_the_tool_are_listed_with_their_discount() {
     );
 
     // A refusal sends nothing: the coupon does not exist afterwards.
-    let bad = unique("BAD");
+    let bad = common::unique("BAD");
     let e = err(&server
         .call(
             "create_coupon",
@@ -186,12 +165,17 @@ async fn an_invoice_item_lands_on_the_customers_new_invoice_and_the_invoice_is_l
 /// (customer, product, plan, subscription object).
 async fn subscribed_customer(base: &str, quantity: u32) -> (String, String, String, Value) {
     let customer = new_customer(base).await;
-    let product = stripe_post(base, "/v1/products", &[("name", &unique("Pro"))]).await["id"]
+    let product = common::localstripe_post(
+        base,
+        "/v1/products",
+        &[("name", &common::unique("Pro"))],
+    )
+    .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
     let plan = format!("plan_{}", uuid::Uuid::new_v4().simple());
-    stripe_post(
+    common::localstripe_post(
         base,
         "/v1/plans",
         &[
@@ -204,7 +188,7 @@ async fn subscribed_customer(base: &str, quantity: u32) -> (String, String, Stri
     )
     .await;
     // localstripe bills plans, not prices, so the subscription is made directly.
-    let sub = stripe_post(
+    let sub = common::localstripe_post(
         base,
         "/v1/subscriptions",
         &[

@@ -8,38 +8,21 @@
 mod common;
 
 use common::{Spawn, err, ok};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const KEY: &str = common::TEST_KEY;
-
-/// Calls localstripe directly, as the merchant's other systems would.
-async fn stripe_post(base: &str, path: &str, form: &[(&str, &str)]) -> Value {
-    let resp = reqwest::Client::new()
-        .post(format!("{base}{path}"))
-        .bearer_auth(KEY)
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap();
-    assert!(status.is_success(), "{path}: {status} {body}");
-    body
-}
-
-fn unique(tag: &str) -> String {
-    format!("{tag}-{}@example.com", uuid::Uuid::new_v4().simple())
-}
 
 #[tokio::test]
 async fn list_customers_finds_customers_created_in_stripe_and_pages_through_them() {
     let Some(base) = common::localstripe("list_customers e2e") else {
         return;
     };
-    let email = unique("jane");
+    let email = common::unique_email("jane");
     let mut ids = Vec::new();
     for name in ["Jane One", "Jane Two", "Jane Three"] {
-        let c = stripe_post(&base, "/v1/customers", &[("email", &email), ("name", name)]).await;
+        let c =
+            common::localstripe_post(&base, "/v1/customers", &[("email", &email), ("name", name)])
+                .await;
         ids.push(c["id"].as_str().unwrap().to_owned());
     }
     let server = Spawn::new(&base).start().await;
@@ -96,7 +79,7 @@ async fn create_refund_refunds_a_succeeded_payment_intent_in_part_and_then_in_fu
     let Some(base) = common::localstripe("create_refund e2e") else {
         return;
     };
-    let pi = stripe_post(
+    let pi = common::localstripe_post(
         &base,
         "/v1/payment_intents",
         &[

@@ -12,27 +12,6 @@ mod common;
 use common::{Spawn, err, ok};
 use serde_json::{Value, json};
 
-const KEY: &str = common::TEST_KEY;
-
-/// Calls localstripe directly, as the merchant's other systems would.
-async fn stripe_post(base: &str, path: &str, form: &[(&str, &str)]) -> Value {
-    let resp = reqwest::Client::new()
-        .post(format!("{base}{path}"))
-        .bearer_auth(KEY)
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap();
-    assert!(status.is_success(), "{path}: {status} {body}");
-    body
-}
-
-fn unique(tag: &str) -> String {
-    format!("{tag}-{}@example.com", uuid::Uuid::new_v4().simple())
-}
-
 fn ids<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
     list[field]
         .as_array()
@@ -48,7 +27,7 @@ async fn create_get_and_update_customer_round_trip() {
         return;
     };
     let server = Spawn::new(&base).start().await;
-    let email = unique("ada");
+    let email = common::unique_email("ada");
     let created = ok(&server
         .call(
             "create_customer",
@@ -94,7 +73,10 @@ async fn a_payment_is_created_confirmed_listed_charged_refunded_and_booked() {
     };
     let server = Spawn::new(&base).start().await;
     let customer = ok(&server
-        .call("create_customer", json!({"email": unique("payer")}))
+        .call(
+            "create_customer",
+            json!({"email": common::unique_email("payer")}),
+        )
         .await);
     let cus = customer["id"].as_str().unwrap().to_owned();
 
@@ -153,7 +135,7 @@ async fn a_payment_is_created_confirmed_listed_charged_refunded_and_booked() {
     assert_eq!(ch["customer"], json!(cus));
 
     // Refunds made elsewhere show up by payment intent, by charge and by id.
-    let refund = stripe_post(
+    let refund = common::localstripe_post(
         &base,
         "/v1/refunds",
         &[("payment_intent", &pi_id), ("amount", "500")],
@@ -248,7 +230,7 @@ async fn payouts_created_in_stripe_are_listed_and_fetched() {
     let Some(base) = common::localstripe("payouts e2e") else {
         return;
     };
-    let po = stripe_post(
+    let po = common::localstripe_post(
         &base,
         "/v1/payouts",
         &[

@@ -6,43 +6,22 @@
 mod common;
 
 use common::{Spawn, err, ok};
-use serde_json::{Value, json};
-
-const KEY: &str = common::TEST_KEY;
-
-/// Calls localstripe directly, as the merchant's other systems would.
-async fn stripe_post(base: &str, path: &str, form: &[(&str, &str)]) -> Value {
-    let resp = reqwest::Client::new()
-        .post(format!("{base}{path}"))
-        .bearer_auth(KEY)
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap();
-    assert!(status.is_success(), "{path}: {status} {body}");
-    body
-}
-
-fn unique(tag: &str) -> String {
-    format!("{tag}-{}@example.com", uuid::Uuid::new_v4().simple())
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn fetch_stripe_resource_returns_a_customer_and_a_payment_intent_created_in_stripe() {
     let Some(base) = common::localstripe("fetch_stripe_resource e2e") else {
         return;
     };
-    let email = unique("fetch");
-    let customer = stripe_post(
+    let email = common::unique_email("fetch");
+    let customer = common::localstripe_post(
         &base,
         "/v1/customers",
         &[("email", &email), ("name", "Fetch Me")],
     )
     .await;
     let customer_id = customer["id"].as_str().unwrap().to_owned();
-    let intent = stripe_post(
+    let intent = common::localstripe_post(
         &base,
         "/v1/payment_intents",
         &[
@@ -86,10 +65,12 @@ async fn stripe_api_read_gets_objects_and_filtered_lists_from_stripe() {
     let Some(base) = common::localstripe("stripe_api_read e2e") else {
         return;
     };
-    let email = unique("read");
+    let email = common::unique_email("read");
     let mut ids = Vec::new();
     for name in ["Read One", "Read Two"] {
-        let c = stripe_post(&base, "/v1/customers", &[("email", &email), ("name", name)]).await;
+        let c =
+            common::localstripe_post(&base, "/v1/customers", &[("email", &email), ("name", name)])
+                .await;
         ids.push(c["id"].as_str().unwrap().to_owned());
     }
     let server = Spawn::new(&base).start().await;

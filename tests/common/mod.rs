@@ -405,3 +405,13 @@ pub fn assert_requests_match_spec(
         problems.join("\n")
     );
 }
+
+/// `tag` made unique per call, so tests sharing one localstripe never collide.
+pub fn unique(tag: &str) -> String {
+    format!("{tag}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A unique email address for objects a test creates.
+pub fn unique_email(tag: &str) -> String {
+    format!("{}@example.com", unique(tag))
+}
