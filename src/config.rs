@@ -24,15 +24,18 @@ use crate::{
     long_about = "A Model Context Protocol server over stdio that gives an AI agent real, safe Stripe tools.\n\n\
 Run it from an MCP client (Claude Desktop, Cursor, ...) with the key in the client's `env` entry:\n  \
 stripe-mcp --tools=all   (with STRIPE_SECRET_KEY=sk_test_... in the environment)\n\n\
+Prefer STRIPE_SECRET_KEY to --api-key: a command line is readable by every local user (ps, /proc/PID/cmdline).\n\n\
 stdout carries the protocol; logs go to stderr (RUST_LOG, default info,rmcp=warn). \
-A .env file in the working directory is read if present; it never overrides the real environment."
+A .env file in the working directory is read if present, for STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET only \
+(never where the key is sent, logging or anything else); it never overrides the real environment.\n\n\
+HTTPS_PROXY/HTTP_PROXY are honoured for https API bases (a proxy then sees only an encrypted tunnel), never for a plain-http loopback base."
 )]
 pub struct Cli {
     /// What to do; without a subcommand the server runs.
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// Stripe secret key (sk_test_/sk_live_) or restricted key (rk_test_/rk_live_). Never a publishable pk_ key.
+    /// Stripe secret key (sk_test_/sk_live_) or restricted key (rk_test_/rk_live_). Never a publishable pk_ key. Prefer the STRIPE_SECRET_KEY environment variable: a command line is visible to every local user in `ps`.
     #[arg(long, env = "STRIPE_SECRET_KEY", hide_env_values = true, global = true)]
     pub api_key: Option<String>,
 
@@ -63,6 +66,14 @@ pub struct Cli {
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600), global = true)]
     pub timeout: u64,
+
+    /// Overall deadline of one tool call in seconds, retries and backoff included; below common MCP clients' 60 s request timeout.
+    #[arg(long, default_value_t = 45, value_parser = clap::value_parser!(u64).range(1..=3600), global = true, value_name = "SECONDS")]
+    pub deadline: u64,
+
+    /// Requests in flight to Stripe at once; further calls wait their turn.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=256), global = true, value_name = "N")]
+    pub max_concurrency: u64,
 
     /// Your site's base URL: checkout success/cancel URLs default to {APP_BASE_URL}/success and /cancel.
     #[arg(long, env = "APP_BASE_URL", global = true)]
@@ -258,6 +269,8 @@ impl Config {
                 stripe_account: cli.stripe_account.clone(),
                 max_retries: cli.max_retries,
                 timeout: Duration::from_secs(cli.timeout),
+                deadline: Duration::from_secs(cli.deadline),
+                max_concurrency: cli.max_concurrency as usize,
                 backoff: Backoff {
                     base: Duration::from_millis(cli.retry_base_ms),
                     ..Backoff::default()
@@ -272,6 +285,39 @@ impl Config {
             db: cli.db.clone().filter(|p| !p.as_os_str().is_empty()),
         })
     }
+}
+
+/// What a `.env` in the working directory may set: the secrets it exists for. Never
+/// where the key is sent (`STRIPE_API_BASE`), logging (`RUST_LOG`), the ledger, the
+/// account or the checkout URLs: an MCP client may start the server inside any
+/// project folder, and that folder must not be able to re-point the key.
+pub const DOTENV_ALLOWED: &[&str] = &["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"];
+
+/// What [`read_dotenv`] did: the variables set, and those refused (names only).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Dotenv {
+    /// Allowed variables the environment did not already have.
+    pub set: Vec<(String, String)>,
+    /// Variables the file tried to set that a `.env` may not set.
+    pub refused: Vec<String>,
+}
+
+/// Reads `.env`-style `text`: only [`DOTENV_ALLOWED`] names, and only those `present`
+/// says the environment lacks. Nothing is changed here; the caller applies `set`.
+pub fn read_dotenv(path: &std::path::Path, present: impl Fn(&str) -> bool) -> Dotenv {
+    let mut out = Dotenv::default();
+    let Ok(iter) = dotenvy::from_path_iter(path) else {
+        return out;
+    };
+    for item in iter {
+        let Ok((name, value)) = item else { continue };
+        if !DOTENV_ALLOWED.contains(&name.as_str()) {
+            out.refused.push(name);
+        } else if !present(&name) {
+            out.set.push((name, value));
+        }
+    }
+    out
 }
 
 /// `all` or a comma list; names are checked against the registry when the server is built.
@@ -343,6 +389,8 @@ mod tests {
         assert_eq!(c.client.stripe_version, DEFAULT_STRIPE_VERSION);
         assert_eq!(c.client.max_retries, 2);
         assert_eq!(c.client.timeout, Duration::from_secs(30));
+        assert_eq!(c.client.deadline, Duration::from_secs(45));
+        assert_eq!(c.client.max_concurrency, 16);
         assert_eq!(c.tools, ToolSelection::All);
     }
 
@@ -433,6 +481,39 @@ mod tests {
                 "--on-paid= "
             ])
             .is_err()
+        );
+    }
+
+    #[test]
+    fn a_dotenv_sets_only_the_secrets_and_never_the_api_base_or_logging() {
+        let dir = std::env::temp_dir().join(format!("stripe-mcp-dotenv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(".env");
+        std::fs::write(
+            &path,
+            "STRIPE_SECRET_KEY=sk_test_fromfile\nSTRIPE_API_BASE=http://127.0.0.1:9\nRUST_LOG=rmcp=debug\nSTRIPE_MCP_DB=/tmp/x\nAPP_BASE_URL=https://evil.example\nSTRIPE_WEBHOOK_SECRET=whsec_x\n",
+        )
+        .unwrap();
+        let got = read_dotenv(&path, |name| name == "STRIPE_WEBHOOK_SECRET");
+        assert_eq!(
+            got.set,
+            vec![(
+                "STRIPE_SECRET_KEY".to_owned(),
+                "sk_test_fromfile".to_owned()
+            )]
+        );
+        assert_eq!(
+            got.refused,
+            [
+                "STRIPE_API_BASE",
+                "RUST_LOG",
+                "STRIPE_MCP_DB",
+                "APP_BASE_URL"
+            ]
+        );
+        assert_eq!(
+            read_dotenv(&dir.join("missing"), |_| false),
+            Dotenv::default()
         );
     }
 

@@ -10,6 +10,8 @@
 //! - [`tools`]: one file per Stripe resource with its MCP tools, the argument
 //!   checks they share, list paging, and the structured tool error every
 //!   failure becomes.
+//! - [`guard`]: what runs around every call: redaction of secrets from everything
+//!   that leaves the process, and back-pressure on in-flight work.
 //! - [`check`]: `stripe-mcp check`, the "test the connection" command.
 //! - [`webhooks`]: `stripe-mcp webhooks`, the receiver of Stripe's signed events that
 //!   fulfills paid checkouts exactly once:
@@ -22,6 +24,7 @@
 
 pub mod check;
 pub mod config;
+pub mod guard;
 pub mod server;
 pub mod stripe;
 pub mod tools;

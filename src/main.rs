@@ -6,31 +6,88 @@ use clap::Parser;
 use rmcp::ServiceExt;
 use stripe_mcp::{
     StripeMcp, check,
-    config::{Cli, Command, Config, WebhooksConfig},
+    config::{self, Cli, Command, Config, WebhooksConfig},
+    guard::{
+        backpressure::{Backpressure, GatedReader, GatedWriter},
+        redact::{self, RedactingStderr},
+    },
     stripe::Client,
     webhooks::{self, ledger::Ledger},
 };
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    // A local .env never overrides what the environment already says.
-    let _ = dotenvy::dotenv();
-    let cli = Cli::parse();
+/// Prints a start-up failure on stderr, with anything shaped like a secret masked.
+macro_rules! fail {
+    ($($arg:tt)*) => {
+        eprintln!("{}", redact::redact(&format!($($arg)*)))
+    };
+}
+
+fn main() -> ExitCode {
+    // Before any thread exists, so changing the environment is sound.
+    apply_dotenv();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                e.exit();
+            }
+            // clap quotes the offending value: a key pasted in the wrong place
+            // (`--timeout=sk_live_...`, a stray positional) must not be echoed.
+            eprint!("{}", redact::redact(&e.render().to_string()));
+            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+    };
+    if let Some(key) = cli.api_key.as_deref().filter(|k| !k.trim().is_empty()) {
+        redact::register(key.trim());
+    }
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(RedactingStderr)
         .with_ansi(false)
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn")),
         )
         .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            fail!("stripe-mcp: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(cli))
+}
 
+/// Applies the working directory's `.env`, restricted to [`config::DOTENV_ALLOWED`]:
+/// a folder the client starts us in may supply the key, never re-point it.
+fn apply_dotenv() {
+    let found = config::read_dotenv(std::path::Path::new(".env"), |name| {
+        std::env::var_os(name).is_some()
+    });
+    for (name, value) in &found.set {
+        // SAFETY: called first thing in `main`, before any other thread is started.
+        unsafe { std::env::set_var(name, value) };
+    }
+    if !found.refused.is_empty() {
+        eprintln!(
+            "stripe-mcp: ignored {} from ./.env: a .env may only set {} (set the others in the real environment or as flags)",
+            found.refused.join(", "),
+            config::DOTENV_ALLOWED.join(" and ")
+        );
+    }
+}
+
+async fn run(cli: Cli) -> ExitCode {
     // The receiver needs only its signing secret, never the API key.
     if let Some(Command::Webhooks(args)) = &cli.command {
         return match WebhooksConfig::from_cli(&cli, args) {
             Ok(c) => webhooks::run(c, shutdown_signal()).await,
             Err(e) => {
-                eprintln!("stripe-mcp webhooks: {e}");
+                fail!("stripe-mcp webhooks: {e}");
                 ExitCode::from(2)
             }
         };
@@ -39,7 +96,7 @@ async fn main() -> ExitCode {
     let mut config = match Config::from_cli(&cli) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("stripe-mcp: {e}");
+            fail!("stripe-mcp: {e}");
             return ExitCode::from(2);
         }
     };
@@ -47,7 +104,7 @@ async fn main() -> ExitCode {
     let client = match Client::new(config.client) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("stripe-mcp: {e}");
+            fail!("stripe-mcp: {e}");
             return ExitCode::from(2);
         }
     };
@@ -58,10 +115,10 @@ async fn main() -> ExitCode {
             let text = check::render(&result);
             if result.is_ok() {
                 // `check` does not serve MCP: like any CLI, its report goes to stdout.
-                println!("{text}");
+                println!("{}", redact::redact(&text));
                 ExitCode::SUCCESS
             } else {
-                eprintln!("{text}");
+                eprintln!("{}", redact::redact(&text));
                 ExitCode::FAILURE
             }
         }
@@ -74,11 +131,11 @@ async fn main() -> ExitCode {
                         config.settings.ledger = Some(ledger);
                     }
                     Ok(Err(e)) => {
-                        eprintln!("stripe-mcp: {e}");
+                        fail!("stripe-mcp: {e}");
                         return ExitCode::from(2);
                     }
                     Err(e) => {
-                        eprintln!("stripe-mcp: could not open the order ledger: {e}");
+                        fail!("stripe-mcp: could not open the order ledger: {e}");
                         return ExitCode::from(2);
                     }
                 }
@@ -87,7 +144,7 @@ async fn main() -> ExitCode {
                 match StripeMcp::new(client, config.settings, &config.tools, config.read_only) {
                     Ok(s) => s,
                     Err(e) => {
-                        eprintln!("stripe-mcp: {e}");
+                        fail!("stripe-mcp: {e}");
                         return ExitCode::from(2);
                     }
                 };
@@ -110,8 +167,16 @@ async fn main() -> ExitCode {
 /// SIGTERM at any moment ends the process cleanly instead of killing it.
 async fn serve(server: StripeMcp, shutdown: impl std::future::Future<Output = ()>) -> ExitCode {
     tokio::pin!(shutdown);
+    // A client that stops reading our answers stops our reading of its requests.
+    let gate = Backpressure::new();
+    let (stdin, stdout) = rmcp::transport::stdio_pipes();
+    let transport = (
+        GatedReader::new(stdin, gate.clone()),
+        GatedWriter::new(stdout, gate.clone()),
+    );
+    let server = server.with_backpressure(gate);
     let service = tokio::select! {
-        started = server.serve(rmcp::transport::stdio_pipes()) => match started {
+        started = server.serve(transport) => match started {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, "MCP session failed to start");

@@ -16,7 +16,14 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::{
-    stripe::{self, Client, IdempotencyKey, Mode},
+    guard::{
+        backpressure::{Backpressure, Overloaded},
+        redact,
+    },
+    stripe::{
+        self, Client, IdempotencyKey, Mode,
+        client::{CALL_NOTES, CallNotes},
+    },
     tools::{ToolError, error::ErrorContext},
     webhooks::ledger::Ledger,
 };
@@ -94,7 +101,12 @@ pub struct StripeMcp {
     /// What `tools/list` answers: the registered tools with compacted schemas,
     /// computed once because every session pays for it in model context.
     listed: Arc<[Tool]>,
+    /// Bounds in-flight calls of a stdio session ([`StripeMcp::with_backpressure`]).
+    backpressure: Option<Arc<Backpressure>>,
 }
+
+/// What a result says when Stripe replayed the first answer for its idempotency key.
+pub const REPLAY_NOTE: &str = "Stripe replayed the result of an earlier identical call (same idempotency key): nothing new was done. To make a second, separate identical write on purpose, call again with a new idempotency_key.";
 
 impl StripeMcp {
     /// Builds the server with the selected tools (only the read-only ones when
@@ -137,7 +149,15 @@ impl StripeMcp {
                 .map(compact_tool)
                 .collect(),
             tool_router,
+            backpressure: None,
         })
+    }
+
+    /// Bounds in-flight work with `gate`, which also watches the session's output
+    /// (see [`crate::guard::backpressure`]).
+    pub fn with_backpressure(mut self, gate: Arc<Backpressure>) -> Self {
+        self.backpressure = Some(gate);
+        self
     }
 
     /// The tool names a selection stands for.
@@ -288,7 +308,17 @@ impl ServerHandler for StripeMcp {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(self.tools()))
+        let _turn = match &self.backpressure {
+            Some(gate) => Some(gate.enter().await.map_err(|Overloaded| {
+                ErrorData::internal_error("overloaded: too many requests in flight; retry", None)
+            })?),
+            None => None,
+        };
+        let tools = ListToolsResult::with_all_items(self.tools());
+        if let Some(gate) = &self.backpressure {
+            gate.writable().await;
+        }
+        Ok(tools)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -300,11 +330,79 @@ impl ServerHandler for StripeMcp {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        let _turn = match &self.backpressure {
+            Some(gate) => match gate.enter().await {
+                Ok(turn) => Some(turn),
+                Err(Overloaded) => return Ok(overloaded().into()),
+            },
+            None => None,
+        };
+        let cancelled = context.ct.clone();
         let span = tracing::info_span!("tool", name = %request.name);
+        let notes = Arc::new(CallNotes::default());
         let tcc = ToolCallContext::new(self, request, context);
-        let response = self.tool_router.call(tcc).instrument(span).await?;
-        Ok(restructure_argument_error(response))
+        let call = CALL_NOTES
+            .scope(notes.clone(), self.tool_router.call(tcc))
+            .instrument(span);
+        let response = tokio::select! {
+            response = call => response?,
+            // The client gave up on this call: stop now, retries and all. Its answer
+            // would be dropped anyway; a write in flight keeps its idempotency key.
+            () = cancelled.cancelled() => return Err(ErrorData::internal_error("cancelled by the client", None)),
+        };
+        let response = finish(restructure_argument_error(response), &notes);
+        if let Some(gate) = &self.backpressure {
+            gate.writable().await;
+        }
+        Ok(response)
     }
+}
+
+/// The answer when too many calls already wait: nothing was sent, retrying later helps.
+fn overloaded() -> CallToolResult {
+    let error = ToolError {
+        kind: crate::tools::ErrorKind::RateLimited,
+        retryable: true,
+        hint: Some(
+            "Too many calls are waiting on this server; wait a moment and call again.".into(),
+        ),
+        ..ToolError::invalid("the server is overloaded: too many calls in flight; nothing was sent")
+    };
+    CallToolResult::error(vec![ContentBlock::text(error.to_json())])
+}
+
+/// The last step of every tool result: says when Stripe replayed an earlier answer,
+/// and masks anything shaped like a secret in the text and in `structuredContent`.
+/// Every tool's output and every error pass here, so no field can carry a key out.
+fn finish(response: CallToolResponse, notes: &CallNotes) -> CallToolResponse {
+    let CallToolResponse::Complete(mut result) = response else {
+        return response;
+    };
+    if notes.replayed()
+        && result.is_error != Some(true)
+        && let Some(serde_json::Value::Object(map)) = &mut result.structured_content
+    {
+        map.insert("replayed".into(), true.into());
+        map.insert("replay_note".into(), REPLAY_NOTE.into());
+        let text = serde_json::Value::Object(map.clone()).to_string();
+        for block in &mut result.content {
+            if let ContentBlock::Text(t) = block {
+                t.text = text;
+                break;
+            }
+        }
+    }
+    for block in &mut result.content {
+        if let ContentBlock::Text(t) = block
+            && let std::borrow::Cow::Owned(clean) = redact::redact(&t.text)
+        {
+            t.text = clean;
+        }
+    }
+    if let Some(value) = &mut result.structured_content {
+        redact::redact_json(value);
+    }
+    CallToolResponse::Complete(result)
 }
 
 /// rmcp reports arguments that do not match the schema as an `isError` result
@@ -377,9 +475,19 @@ fn compact_tool(mut tool: Tool) -> Tool {
     if let serde_json::Value::Object(map) = input {
         tool.input_schema = Arc::new(map);
     }
+    let writes = !tool
+        .annotations
+        .as_ref()
+        .and_then(|a| a.read_only_hint)
+        .unwrap_or(false);
     if let Some(output) = &tool.output_schema {
         let mut output = serde_json::Value::Object((**output).clone());
         strip(&mut output, true);
+        // A write's result may say that Stripe replayed an earlier answer ([`finish`]).
+        if writes && let Some(serde_json::Value::Object(props)) = output.get_mut("properties") {
+            props.insert("replayed".into(), serde_json::json!({"type": "boolean"}));
+            props.insert("replay_note".into(), serde_json::json!({"type": "string"}));
+        }
         if let serde_json::Value::Object(map) = output {
             tool.output_schema = Some(Arc::new(map));
         }

@@ -29,6 +29,8 @@ fn client_with(base: &str, account: Option<&str>, max_retries: u32, timeout: Dur
         stripe_account: account.map(Into::into),
         max_retries,
         timeout,
+        deadline: stripe_mcp::stripe::client::DEFAULT_DEADLINE,
+        max_concurrency: stripe_mcp::stripe::client::DEFAULT_MAX_CONCURRENCY,
         backoff: Backoff {
             base: Duration::from_millis(5),
             ..Backoff::default()

@@ -254,3 +254,130 @@ async fn unknown_tool_names_in_tools_are_listed_with_the_valid_ones() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn echoes_of_the_key_in_any_field_header_or_success_body_are_masked() {
+    let stripe = common::mock_stripe().await;
+    let echo = json!({"error": {
+        "type": "card_error", "message": "declined",
+        "code": format!("code_{KEY}"), "decline_code": KEY, "param": format!("Bearer {KEY}"),
+        "doc_url": format!("https://x.example/{KEY}")}});
+    Mock::given(method("POST"))
+        .and(path("/v1/refunds"))
+        .respond_with(
+            ResponseTemplate::new(402)
+                .insert_header("Request-Id", format!("req_{KEY}"))
+                .set_body_json(echo),
+        )
+        .mount(&stripe)
+        .await;
+    let mut customer = common::fixture("customer.json");
+    customer["name"] = json!(format!("Bearer {KEY}"));
+    customer["metadata"] = json!({ KEY: KEY });
+    Mock::given(method("GET"))
+        .and(path("/v1/customers/cus_echo"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Request-Id", format!("req_{KEY}"))
+                .set_body_json(customer),
+        )
+        .mount(&stripe)
+        .await;
+    // A value that fails to decode: serde's complaint quotes it.
+    Mock::given(method("GET"))
+        .and(path("/v1/balance"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "object": "balance", "livemode": false, "available": KEY, "pending": KEY})))
+        .mount(&stripe)
+        .await;
+
+    let mut child = raw_command(&stripe.uri())
+        // The default level: the WARN line of a failed call must not carry it either.
+        .env("RUST_LOG", "info")
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let stderr_task = tokio::spawn(async move {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s).await;
+        s
+    });
+    let lines = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}).to_string(),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string(),
+        call(2, "create_refund", json!({"payment_intent": "pi_1", "amount": 5})),
+        call(3, "get_customer", json!({"customer": "cus_echo"})),
+        call(4, "fetch_stripe_resource", json!({"id": "cus_echo"})),
+        call(5, "get_balance", json!({})),
+    ];
+    for l in &lines {
+        stdin.write_all(l.as_bytes()).await.unwrap();
+        stdin.write_all(b"\n").await.unwrap();
+    }
+    let mut reader = BufReader::new(stdout).lines();
+    let mut out = String::new();
+    let mut answered = 0;
+    while answered < 5 {
+        let line = tokio::time::timeout(Duration::from_secs(30), reader.next_line())
+            .await
+            .expect("every request gets an answer")
+            .unwrap()
+            .expect("server still running");
+        if serde_json::from_str::<Value>(&line)
+            .unwrap()
+            .get("id")
+            .is_some()
+        {
+            answered += 1;
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    drop(stdin);
+    let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+    let err = stderr_task.await.unwrap();
+    for (what, text) in [("stdout", &out), ("stderr", &err)] {
+        assert!(
+            !text.contains("STRIPEMCPTESTKEY"),
+            "{what} leaked the key:\n{text}"
+        );
+    }
+    // The answers are still there, masked, not dropped.
+    assert!(out.contains("card_declined"), "{out}");
+    assert!(out.contains("Bearer [redacted]"), "{out}");
+}
+
+#[tokio::test]
+async fn check_never_prints_an_echoed_key() {
+    let stripe = common::mock_stripe().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/balance"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .insert_header("Request-Id", format!("req_{KEY}"))
+                .set_body_json(json!({"error": {"type": "invalid_request_error",
+                    "code": KEY, "message": format!("bad key {KEY}")}})),
+        )
+        .mount(&stripe)
+        .await;
+    let out = raw_command(&stripe.uri())
+        .env("RUST_LOG", "info")
+        .arg("check")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let (o, e) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(!out.status.success());
+    assert!(e.contains("failed:"), "{e}");
+    assert!(
+        !o.contains("STRIPEMCPTESTKEY") && !e.contains("STRIPEMCPTESTKEY"),
+        "{o}\n{e}"
+    );
+}

@@ -200,7 +200,12 @@ async fn create_payment_link_posts_line_items_and_returns_the_url() {
         .await);
     assert_eq!(out["url"], json!("https://buy.stripe.com/test_fixture"));
     assert_eq!(out["id"], fixture("billing_payment_link.json")["id"]);
-    assert!(out["idempotency_key"].as_str().unwrap().len() == 36);
+    assert!(
+        out["idempotency_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("stripe-mcp-")
+    );
     let (body, _) = only_request(&stripe).await;
     assert_eq!(
         body,

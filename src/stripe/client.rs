@@ -1,13 +1,21 @@
 //! The thin Stripe REST client: one `reqwest::Client`, base URL, auth, form
 //! encoding, retries with one idempotency key, and `Request-Id` capture.
 
-use std::{fmt, sync::Arc, time::Duration};
+use std::{
+    fmt,
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use reqwest::{
     Method, StatusCode,
     header::{self, HeaderMap, HeaderValue},
 };
 use serde::{Serialize, de::DeserializeOwned};
+use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{
@@ -22,6 +30,20 @@ pub const DEFAULT_STRIPE_VERSION: &str = "2026-10-28.endive";
 
 /// Stripe's production API.
 pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
+
+/// Most bytes read from one answer. Stripe's largest objects and pages of 100 are
+/// far smaller; anything bigger is refused rather than held in memory.
+pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+
+/// The default overall deadline of one call, retries and backoff included: below
+/// the 60 s request timeout of common MCP clients, so the agent always hears back.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(45);
+
+/// The default number of requests in flight to Stripe at once; more calls wait their turn.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 16;
+
+/// How long an identical write without an explicit key counts as a retry of the first.
+pub const DERIVED_KEY_WINDOW: Duration = Duration::from_secs(10 * 60);
 
 /// Everything needed to build a [`Client`].
 #[derive(Debug, Clone)]
@@ -38,18 +60,85 @@ pub struct ClientConfig {
     pub max_retries: u32,
     /// Per attempt, from sending to the last byte of the body.
     pub timeout: Duration,
+    /// Per call, all attempts and backoff included ([`DEFAULT_DEADLINE`]).
+    pub deadline: Duration,
+    /// Requests in flight to Stripe at once ([`DEFAULT_MAX_CONCURRENCY`]).
+    pub max_concurrency: usize,
     /// Backoff between retries; tests shorten it.
     pub backoff: Backoff,
 }
 
 /// An `Idempotency-Key`: chosen once per tool call and sent by every attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyKey(String);
+///
+/// Either the caller's own, or [`IdempotencyKey::derived`]: fixed by the client from
+/// the request itself when it is first sent, so that an identical write within
+/// [`DERIVED_KEY_WINDOW`] (an agent retrying after its MCP client gave up waiting)
+/// carries the same key and Stripe replays the first answer instead of acting twice.
+#[derive(Debug)]
+pub struct IdempotencyKey {
+    /// The key as sent; set at creation, or by the client for a derived key.
+    value: OnceLock<String>,
+    /// True when the client derives the key from the request.
+    derived: bool,
+}
+
+impl Clone for IdempotencyKey {
+    fn clone(&self) -> Self {
+        IdempotencyKey {
+            value: self.value.clone(),
+            derived: self.derived,
+        }
+    }
+}
+
+tokio::task_local! {
+    /// Set by the server around one tool call: what the client saw that the
+    /// result should say (a tool does not have to carry it through its output).
+    pub static CALL_NOTES: Arc<CallNotes>;
+}
+
+/// What the client noticed during one tool call.
+#[derive(Debug, Default)]
+pub struct CallNotes {
+    /// Stripe answered `Idempotent-Replayed: true` to a write of this call.
+    replayed: AtomicBool,
+}
+
+impl CallNotes {
+    /// True when a write of this call got a replayed answer.
+    pub fn replayed(&self) -> bool {
+        self.replayed.load(Ordering::Relaxed)
+    }
+}
+
+impl PartialEq for IdempotencyKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for IdempotencyKey {}
 
 impl IdempotencyKey {
+    fn fixed(value: String) -> Self {
+        IdempotencyKey {
+            value: OnceLock::from(value),
+            derived: false,
+        }
+    }
+
     /// A fresh random key (UUID v4).
     pub fn generate() -> Self {
-        IdempotencyKey(uuid::Uuid::new_v4().to_string())
+        Self::fixed(uuid::Uuid::new_v4().to_string())
+    }
+
+    /// A key the client derives from the method, path and body when the request is
+    /// first sent: the same write within [`DERIVED_KEY_WINDOW`] gets the same key.
+    pub fn derived() -> Self {
+        IdempotencyKey {
+            value: OnceLock::new(),
+            derived: true,
+        }
     }
 
     /// A caller's own key, such as an order id. Stripe allows up to 255 characters.
@@ -63,12 +152,17 @@ impl IdempotencyKey {
                     .into(),
             );
         }
-        Ok(IdempotencyKey(raw.to_owned()))
+        Ok(Self::fixed(raw.to_owned()))
     }
 
-    /// The key as sent.
+    /// The key as sent. A derived key that was never sent gets a random value here.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.value.get_or_init(|| uuid::Uuid::new_v4().to_string())
+    }
+
+    /// True when the key was derived from the request rather than given.
+    pub fn is_derived(&self) -> bool {
+        self.derived
     }
 }
 
@@ -96,6 +190,52 @@ struct Inner {
     /// applied), remembered across tool calls until one of their attempts gets
     /// a real answer, so a later "do not retry" is never the last word on them.
     lost_writes: std::sync::Mutex<LostWrites>,
+    /// Keys derived for writes sent without one, by request fingerprint.
+    derived_keys: std::sync::Mutex<DerivedKeys>,
+    /// See [`ClientConfig::deadline`].
+    deadline: Duration,
+    /// Bounds the requests in flight ([`ClientConfig::max_concurrency`]).
+    permits: tokio::sync::Semaphore,
+}
+
+/// Derived idempotency keys, each valid for [`DERIVED_KEY_WINDOW`] from its first use.
+#[derive(Default)]
+struct DerivedKeys(std::collections::HashMap<[u8; 32], (String, Instant)>);
+
+impl DerivedKeys {
+    /// Most fingerprints remembered; expired ones go first, then the oldest.
+    const MAX: usize = 10_000;
+
+    /// The key for this fingerprint: the one in use if still within the window, else a new one.
+    fn key_for(&mut self, fingerprint: [u8; 32]) -> String {
+        if let Some((key, at)) = self.0.get(&fingerprint)
+            && at.elapsed() < DERIVED_KEY_WINDOW
+        {
+            return key.clone();
+        }
+        if self.0.len() >= Self::MAX {
+            self.0
+                .retain(|_, (_, at)| at.elapsed() < DERIVED_KEY_WINDOW);
+            if self.0.len() >= Self::MAX
+                && let Some(oldest) = self
+                    .0
+                    .iter()
+                    .min_by_key(|(_, (_, at))| *at)
+                    .map(|(k, _)| *k)
+            {
+                self.0.remove(&oldest);
+            }
+        }
+        let key = format!("stripe-mcp-{}", uuid::Uuid::new_v4());
+        self.0.insert(fingerprint, (key.clone(), Instant::now()));
+        key
+    }
+
+    /// Forgets the key of a write Stripe definitely refused, so an identical call
+    /// later (after the customer fixed their card, say) is a new attempt, not a replay.
+    fn forget(&mut self, key: &str) {
+        self.0.retain(|_, (k, _)| k != key);
+    }
 }
 
 /// A bounded set of idempotency keys, forgotten after Stripe's 24 hours.
@@ -163,11 +303,20 @@ impl Client {
                     .map_err(|_| Error::Encode("invalid --stripe-account".into()))?,
             );
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(concat!("stripe-mcp/", env!("CARGO_PKG_VERSION")))
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(60))
+            // Stripe's API never redirects. Following one would send the key and a
+            // write's body to wherever the Location points, and report its answer as Stripe's.
+            .redirect(reqwest::redirect::Policy::none());
+        if config.api_base.scheme() != "https" {
+            // Over plain http (loopback only) an HTTP proxy would read the key in clear;
+            // over https a proxy sees only an encrypted tunnel.
+            builder = builder.no_proxy();
+        }
+        let http = builder
             .build()
             .map_err(|e| Error::Encode(format!("could not build the HTTP client: {e}")))?;
         Ok(Client {
@@ -179,6 +328,9 @@ impl Client {
                 max_retries: config.max_retries,
                 backoff: config.backoff,
                 lost_writes: Default::default(),
+                derived_keys: Default::default(),
+                deadline: config.deadline,
+                permits: tokio::sync::Semaphore::new(config.max_concurrency.max(1)),
             }),
         })
     }
@@ -193,15 +345,21 @@ impl Client {
         self.inner.key.is_restricted()
     }
 
-    /// Replaces the key, or its secret part, wherever it appears in `text`.
+    /// Replaces the key, or its secret part, wherever it appears in `text`. (Every
+    /// outgoing text also passes the server's shape-based redaction; this one is
+    /// here so that nothing this client hands up carries its own key at all.)
     pub fn redact(&self, text: &str) -> String {
         let secret = self.inner.key.expose();
         let tail = &secret[secret.len().min(8)..];
-        let mut out = text.replace(secret, "[redacted key]");
+        let mut out = text.replace(secret, "[redacted]");
         if tail.len() >= 8 {
             out = out.replace(tail, "[redacted]");
         }
         out
+    }
+
+    fn redact_opt(&self, text: Option<String>) -> Option<String> {
+        text.map(|t| self.redact(&t))
     }
 
     /// `GET {path}?{query}`; `query` is form-encoded like a body.
@@ -238,7 +396,8 @@ impl Client {
             .await
     }
 
-    /// Sends one logical request, retrying where [`retry::next_delay`] allows.
+    /// Sends one logical request, retrying where [`retry::next_delay`] allows, within
+    /// the call's overall deadline.
     async fn execute<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -246,6 +405,15 @@ impl Client {
         payload: String,
         idempotency_key: Option<&IdempotencyKey>,
     ) -> Result<T, Error> {
+        if let Some(key) = idempotency_key
+            && key.derived
+            && key.value.get().is_none()
+        {
+            let fingerprint = fingerprint(&method, path, &payload);
+            let value = self.derived_keys().key_for(fingerprint);
+            let _ = key.value.set(value);
+        }
+        let deadline = Instant::now() + self.inner.deadline;
         let mut attempt = 0u32;
         // A write whose answer was lost may have been applied. If a later attempt
         // then fails without Stripe having looked at the key (429, 409, 5xx), that
@@ -259,8 +427,26 @@ impl Client {
                 timeout: false,
             });
         loop {
-            let (outcome, retry_after, result) =
-                self.attempt(&method, path, &payload, idempotency_key).await;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let (outcome, retry_after, result) = match tokio::time::timeout(
+                remaining,
+                self.attempt(&method, path, &payload, idempotency_key),
+            )
+            .await
+            {
+                Ok(r) => r,
+                Err(_) => (
+                    None,
+                    None,
+                    Err(Error::Network {
+                        message: format!(
+                            "no complete answer within this call's {} s deadline (retries included)",
+                            self.inner.deadline.as_secs()
+                        ),
+                        timeout: true,
+                    }),
+                ),
+            };
             let delay = outcome.and_then(|o| {
                 retry::next_delay(
                     o,
@@ -271,19 +457,31 @@ impl Client {
                     retry::jitter(),
                 )
             });
+            // No retry that could not finish before the deadline.
+            let delay = delay.filter(|d| Instant::now() + *d < deadline);
             if let Some(key) = idempotency_key {
                 match &result {
                     Err(Error::Network { .. }) => self.lost_writes().insert(key.as_str()),
                     // Stripe answered for this key: what it says now is the truth.
-                    Ok(_)
-                    | Err(Error::Api {
+                    Ok(_) => self.lost_writes().remove(key.as_str()),
+                    Err(Error::Api {
                         status: 400..=404, ..
-                    }) => self.lost_writes().remove(key.as_str()),
+                    }) => {
+                        self.lost_writes().remove(key.as_str());
+                        if key.derived {
+                            self.derived_keys().forget(key.as_str());
+                        }
+                    }
                     _ => {}
                 }
             }
             match (result, delay) {
-                (Ok(bytes), _) => return decode(bytes),
+                (Ok(ok), _) => {
+                    if ok.replayed && idempotency_key.is_some() {
+                        let _ = CALL_NOTES.try_with(|n| n.replayed.store(true, Ordering::Relaxed));
+                    }
+                    return self.decode(ok);
+                }
                 (Err(e), Some(delay)) => {
                     if let (Some(_), Error::Network { message, timeout }) = (idempotency_key, &e) {
                         lost_write = Some(Error::Network {
@@ -321,6 +519,13 @@ impl Client {
             .unwrap_or_else(|e| e.into_inner())
     }
 
+    fn derived_keys(&self) -> std::sync::MutexGuard<'_, DerivedKeys> {
+        self.inner
+            .derived_keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
     /// One HTTP exchange. Returns the outcome for the retry decision (None for
     /// success), the `Retry-After`, and the body or error.
     async fn attempt(
@@ -330,6 +535,10 @@ impl Client {
         payload: &str,
         idempotency_key: Option<&IdempotencyKey>,
     ) -> (Option<Outcome>, Option<Duration>, Result<Success, Error>) {
+        // Bounded sockets and memory however many calls arrive at once: the rest wait here.
+        let Ok(_permit) = self.inner.permits.acquire().await else {
+            unreachable!("the semaphore is never closed")
+        };
         let mut url = format!("{}{}", self.inner.base, path);
         let mut req = if *method == Method::GET || *method == Method::DELETE {
             if !payload.is_empty() {
@@ -348,26 +557,57 @@ impl Client {
         if let Some(key) = idempotency_key {
             req = req.header("Idempotency-Key", key.as_str());
         }
-        let response = match req.send().await {
+        let mut response = match req.send().await {
             Ok(r) => r,
             Err(e) => return (Some(Outcome::Network), None, Err(network_error(&e))),
         };
         let status = response.status();
         let headers = response.headers();
-        let request_id = header_str(headers, "request-id").map(str::to_owned);
+        let request_id = self.redact_opt(header_str(headers, "request-id").map(str::to_owned));
         let should_retry = header_str(headers, "stripe-should-retry").and_then(|v| match v {
             "true" => Some(true),
             "false" => Some(false),
             _ => None,
         });
         let retry_after = header_str(headers, "retry-after").and_then(retry::parse_retry_after);
+        let replayed = header_str(headers, "idempotent-replayed") == Some("true");
         tracing::debug!(%method, path, status = status.as_u16(), request_id = request_id.as_deref(), "Stripe response");
-        let body = match response.bytes().await {
-            Ok(b) => b,
-            // The connection dropped mid-body: the request may or may not have been applied,
-            // which is exactly what the idempotency key is for.
-            Err(e) => return (Some(Outcome::Network), None, Err(network_error(&e))),
-        };
+        if status.is_redirection() {
+            // Nothing further is sent: not to the Location, not as a retry.
+            let location = header_str(headers, header::LOCATION.as_str())
+                .map(|l| origin_of(&self.inner.base, l));
+            return (
+                None,
+                None,
+                Err(Error::Redirect {
+                    status: status.as_u16(),
+                    location,
+                    request_id,
+                }),
+            );
+        }
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+        {
+            return (None, None, Err(self.too_large(status, request_id)));
+        }
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                        return (None, None, Err(self.too_large(status, request_id)));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                // The connection dropped mid-body: the request may or may not have been applied,
+                // which is exactly what the idempotency key is for.
+                Err(e) => return (Some(Outcome::Network), None, Err(network_error(&e))),
+            }
+        }
+        let body = bytes::Bytes::from(body);
         if status.is_success() {
             return (
                 None,
@@ -376,6 +616,7 @@ impl Client {
                     status,
                     request_id,
                     body,
+                    replayed,
                 }),
             );
         }
@@ -385,8 +626,12 @@ impl Client {
         };
         let error = serde_json::from_slice::<ErrorBody>(&body).ok().map(|b| {
             let mut e = b.error;
-            // Stripe masks keys in its messages; a proxy or stand-in might not.
-            e.message = e.message.map(|m| self.redact(&m));
+            // Stripe masks keys in its answers; a proxy or stand-in might not, in any field.
+            e.message = self.redact_opt(e.message);
+            e.code = self.redact_opt(e.code);
+            e.decline_code = self.redact_opt(e.decline_code);
+            e.param = self.redact_opt(e.param);
+            e.doc_url = self.redact_opt(e.doc_url);
             Box::new(e)
         });
         (
@@ -400,6 +645,43 @@ impl Client {
             }),
         )
     }
+
+    fn too_large(&self, status: StatusCode, request_id: Option<String>) -> Error {
+        Error::TooLarge {
+            status: status.as_u16(),
+            request_id,
+            limit: MAX_RESPONSE_BYTES,
+        }
+    }
+
+    fn decode<T: DeserializeOwned>(&self, ok: Success) -> Result<T, Error> {
+        serde_json::from_slice(&ok.body).map_err(|e| Error::Decode {
+            status: ok.status.as_u16(),
+            request_id: ok.request_id,
+            // serde quotes the value it could not read: that value may be anything.
+            message: crate::stripe::error::cap(&self.redact(&e.to_string()), 300),
+        })
+    }
+}
+
+/// What identifies a write for its derived idempotency key: method, path and exact body.
+fn fingerprint(method: &Method, path: &str, payload: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(method.as_str().as_bytes());
+    h.update([0]);
+    h.update(path.as_bytes());
+    h.update([0]);
+    h.update(payload.as_bytes());
+    h.finalize().into()
+}
+
+/// The scheme, host and port a `Location` points to (never its path or query, which
+/// may carry data), resolved against the API base when it is relative.
+fn origin_of(base: &str, location: &str) -> String {
+    match Url::parse(base).and_then(|b| b.join(location)) {
+        Ok(u) => u.origin().ascii_serialization(),
+        Err(_) => "an unparseable location".into(),
+    }
 }
 
 /// A 2xx response, kept raw until decoded.
@@ -410,14 +692,8 @@ struct Success {
     request_id: Option<String>,
     /// The JSON body.
     body: bytes::Bytes,
-}
-
-fn decode<T: DeserializeOwned>(ok: Success) -> Result<T, Error> {
-    serde_json::from_slice(&ok.body).map_err(|e| Error::Decode {
-        status: ok.status.as_u16(),
-        request_id: ok.request_id,
-        message: e.to_string(),
-    })
+    /// Stripe's `Idempotent-Replayed: true`: the answer of an earlier request with this key.
+    replayed: bool,
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -482,6 +758,8 @@ mod tests {
             stripe_account: None,
             max_retries: 0,
             timeout: Duration::from_secs(1),
+            deadline: DEFAULT_DEADLINE,
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
             backoff: Backoff::default(),
         })
         .unwrap();

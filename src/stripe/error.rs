@@ -108,15 +108,53 @@ pub enum Error {
     /// Our own request could not be encoded (a bug, or an unencodable argument).
     #[error("could not encode the request: {0}")]
     Encode(String),
+    /// The API base answered with a redirect. Stripe's API never redirects, so it was
+    /// not followed: nothing was sent to the `Location`.
+    #[error("the API base answered HTTP {status} redirecting to {}; not followed", .location.as_deref().unwrap_or("nowhere"))]
+    Redirect {
+        /// The 3xx status.
+        status: u16,
+        /// The origin (scheme, host, port) the redirect pointed to; never its path or query.
+        location: Option<String>,
+        /// The `Request-Id` header, if any.
+        request_id: Option<String>,
+    },
+    /// The answer was larger than the client reads ([`crate::stripe::client::MAX_RESPONSE_BYTES`]).
+    #[error("the answer (HTTP {status}) is larger than {limit} bytes; not read")]
+    TooLarge {
+        /// The HTTP status of the response.
+        status: u16,
+        /// The `Request-Id` header, if any.
+        request_id: Option<String>,
+        /// The limit that was exceeded.
+        limit: usize,
+    },
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary, saying how much was left out.
+pub fn cap(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}… [{} more bytes not shown]",
+        &text[..end],
+        text.len() - end
+    )
 }
 
 impl Error {
     /// The `Request-Id` of the response that produced this error, if any.
     pub fn request_id(&self) -> Option<&str> {
         match self {
-            Error::Api { request_id, .. } | Error::Decode { request_id, .. } => {
-                request_id.as_deref()
-            }
+            Error::Api { request_id, .. }
+            | Error::Decode { request_id, .. }
+            | Error::Redirect { request_id, .. }
+            | Error::TooLarge { request_id, .. } => request_id.as_deref(),
             _ => None,
         }
     }
@@ -124,7 +162,10 @@ impl Error {
     /// The HTTP status of the response that produced this error, if any.
     pub fn http_status(&self) -> Option<u16> {
         match self {
-            Error::Api { status, .. } | Error::Decode { status, .. } => Some(*status),
+            Error::Api { status, .. }
+            | Error::Decode { status, .. }
+            | Error::Redirect { status, .. }
+            | Error::TooLarge { status, .. } => Some(*status),
             _ => None,
         }
     }

@@ -43,7 +43,7 @@ pub struct GetCheckoutSessionArgs {
 pub struct ExpireCheckoutSessionArgs {
     /// The open Checkout Session (cs_...) whose payment link should stop working.
     pub session: String,
-    /// Makes retries safe (24 h). A fresh one is generated when absent.
+    /// Makes retries safe (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
     pub idempotency_key: Option<String>,
 }
 
@@ -230,7 +230,7 @@ pub struct InitiateCheckoutArgs {
     pub success_url: Option<String>,
     /// Absolute URL for the page's Back link. Default: {APP_BASE_URL}/cancel.
     pub cancel_url: Option<String>,
-    /// Makes retries safe: the same key never creates a second session (24 h). Use your order id; a fresh one is generated when absent.
+    /// Makes retries safe: the same key never creates a second session (24 h). Use your order id; when absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
     pub idempotency_key: Option<String>,
 }
 

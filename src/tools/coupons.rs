@@ -93,7 +93,7 @@ pub struct CreateCouponArgs {
     pub redeem_by: Option<i64>,
     /// Key-value notes on the coupon: at most 50 keys, keys up to 40 characters, values up to 500.
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Makes retries safe: the same key never creates a second coupon (24 h). A fresh one is generated when absent.
+    /// Makes retries safe: the same key never creates a second coupon (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
     pub idempotency_key: Option<String>,
 }
 

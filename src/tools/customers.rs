@@ -47,7 +47,7 @@ pub struct CreateCustomerArgs {
     pub description: Option<String>,
     /// Key-value notes (e.g. your own user id): at most 50 keys, keys up to 40 characters, values up to 500.
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Makes retries safe: the same key never creates a second customer (24 h). Use e.g. "customer-<your user id>"; a fresh one is generated when absent.
+    /// Makes retries safe: the same key never creates a second customer (24 h). Use e.g. "customer-<your user id>"; when absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
     pub idempotency_key: Option<String>,
 }
 
@@ -67,7 +67,7 @@ pub struct UpdateCustomerArgs {
     pub description: Option<String>,
     /// Keys to add or change; a key with the value "" is removed. Other keys stay as they are.
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Makes retries safe (24 h). A fresh one is generated when absent.
+    /// Makes retries safe (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
     pub idempotency_key: Option<String>,
 }
 

@@ -60,7 +60,7 @@ pub struct UpdateDisputeArgs {
     pub submit: Option<bool>,
     /// Key-value notes on the dispute: at most 50 keys, keys up to 40 characters, values up to 500.
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Makes retries safe (24 h); a fresh one is generated when absent.
+    /// Makes retries safe (24 h); when absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
     pub idempotency_key: Option<String>,
 }
 

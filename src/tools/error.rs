@@ -77,6 +77,9 @@ pub struct ToolError {
     pub hint: Option<String>,
 }
 
+/// Most bytes of a message or hint an error carries; the rest is cut, saying how much.
+pub const MAX_MESSAGE: usize = 1024;
+
 /// What the mapping needs to know besides the error itself.
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorContext<'a> {
@@ -138,7 +141,24 @@ impl ToolError {
         struct Envelope<'a> {
             error: &'a ToolError,
         }
-        serde_json::to_string(&Envelope { error: self })
+        // An error quotes what it refuses; a 15 MB argument must not come back as a 15 MB error.
+        let capped;
+        let error = if self.message.len() > MAX_MESSAGE
+            || self.hint.as_ref().is_some_and(|h| h.len() > MAX_MESSAGE)
+        {
+            capped = ToolError {
+                message: stripe::error::cap(&self.message, MAX_MESSAGE),
+                hint: self
+                    .hint
+                    .as_deref()
+                    .map(|h| stripe::error::cap(h, MAX_MESSAGE)),
+                ..self.clone()
+            };
+            &capped
+        } else {
+            self
+        };
+        serde_json::to_string(&Envelope { error })
             .unwrap_or_else(|_| r#"{"error":{"kind":"unexpected_response","message":"could not render the error","retryable":false}}"#.into())
     }
 }
@@ -199,7 +219,7 @@ fn map(err: stripe::Error, cx: ErrorContext<'_>) -> ToolError {
             hint: Some(if idempotency_key.is_some() {
                 "The write may or may not have been applied. Call the tool again with the same idempotency_key: Stripe will apply it at most once and return the original result.".to_owned()
             } else if timeout {
-                "Stripe did not answer within the timeout; try again, or start the server with a longer --timeout.".to_owned()
+                "Stripe did not answer in time; try again, or start the server with a longer --timeout or --deadline.".to_owned()
             } else {
                 "Check the network connection to Stripe (and --api-base if you set one), then try again.".to_owned()
             }),
@@ -225,6 +245,41 @@ fn map(err: stripe::Error, cx: ErrorContext<'_>) -> ToolError {
         stripe::Error::Encode(message) => ToolError {
             idempotency_key,
             ..ToolError::invalid(format!("the request could not be encoded: {message}"))
+        },
+        stripe::Error::Redirect {
+            status,
+            location,
+            request_id,
+        } => ToolError {
+            kind: ErrorKind::UnexpectedResponse,
+            message: format!(
+                "the API base answered HTTP {status}, a redirect to {}; it was not followed and nothing was sent there",
+                location.as_deref().unwrap_or("no location")
+            ),
+            retryable: false,
+            http_status: Some(status),
+            request_id,
+            idempotency_key,
+            stripe: None,
+            hint: Some("Stripe's API never redirects: --api-base (STRIPE_API_BASE) points at something that is not Stripe's API. Start the server with the default https://api.stripe.com or a proxy that forwards without redirecting.".to_owned()),
+        },
+        stripe::Error::TooLarge {
+            status,
+            request_id,
+            limit,
+        } => ToolError {
+            kind: ErrorKind::UnexpectedResponse,
+            message: format!("the answer (HTTP {status}) is larger than {limit} bytes and was not read"),
+            retryable: false,
+            http_status: Some(status),
+            request_id,
+            hint: Some(if idempotency_key.is_some() {
+                format!("No real Stripe answer is this large. The request may have been applied: look it up in the Dashboard ({mode} mode) before trying again.")
+            } else {
+                "No real Stripe answer is this large: check --api-base, or ask for fewer items with a smaller limit.".to_owned()
+            }),
+            idempotency_key,
+            stripe: None,
         },
     }
 }

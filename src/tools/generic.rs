@@ -54,7 +54,7 @@ pub struct WriteArgs {
     pub path: String,
     /// Form parameters as a JSON object (POST only), sent in Stripe's form style: {"name": "Jane", "metadata": {"order": "42"}, "items": [{"price": "price_1"}]}. Values are strings, integers, booleans, nested objects or arrays; amounts are integers in the smallest currency unit (4999 = $49.99); send "" to unset a field.
     pub params: Option<Map<String, Value>>,
-    /// Makes retries safe (24 h): the same key never applies the write twice. A fresh one is generated when absent.
+    /// Makes retries safe (24 h): the same key never applies the write twice. When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
     pub idempotency_key: Option<String>,
 }
 

@@ -99,7 +99,7 @@ pub struct CreateInvoiceArgs {
     pub pending_invoice_items_behavior: Option<PendingItemsBehavior>,
     /// Key-value notes on the invoice: at most 50 keys, keys up to 40 characters, values up to 500.
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Makes retries safe: the same key never creates a second invoice (24 h). A fresh one is generated when absent.
+    /// Makes retries safe: the same key never creates a second invoice (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
     pub idempotency_key: Option<String>,
 }
 
@@ -164,7 +164,7 @@ pub struct CreateInvoiceItemArgs {
     pub invoice: Option<String>,
     /// Key-value notes on the item: at most 50 keys, keys up to 40 characters, values up to 500.
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Makes retries safe: the same key never adds the item twice (24 h). A fresh one is generated when absent.
+    /// Makes retries safe: the same key never adds the item twice (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
     pub idempotency_key: Option<String>,
 }
 
@@ -281,7 +281,7 @@ pub struct FinalizeInvoiceArgs {
     pub invoice: String,
     /// true: Stripe then collects it automatically (charges or emails it); false: it stays open for you to send or collect.
     pub auto_advance: Option<bool>,
-    /// Makes retries safe (24 h). A fresh one is generated when absent.
+    /// Makes retries safe (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
     pub idempotency_key: Option<String>,
 }
 

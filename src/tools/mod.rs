@@ -170,11 +170,12 @@ pub fn check_metadata(
     Ok(metadata)
 }
 
-/// The write's idempotency key: the caller's own, or a fresh UUID.
+/// The write's idempotency key: the caller's own, or one the client derives from the
+/// request, so an identical call within ten minutes is a retry Stripe replays.
 pub fn idempotency_key(raw: Option<&str>) -> Result<IdempotencyKey, ToolError> {
     match raw {
         Some(raw) => IdempotencyKey::from_user(raw).map_err(ToolError::invalid),
-        None => Ok(IdempotencyKey::generate()),
+        None => Ok(IdempotencyKey::derived()),
     }
 }
 

@@ -79,8 +79,15 @@ pub async fn list<T: DeserializeOwned, F: Serialize>(
             .await
             .map_err(|e| server.stripe_error(e, None))?;
         has_more = page.has_more;
-        let got = page.data.len();
-        for value in page.data {
+        let mut data = page.data;
+        // Never more than asked for, whatever the upstream sent: the rest stays
+        // behind the cursor.
+        if data.len() > want as usize {
+            data.truncate(want as usize);
+            has_more = true;
+        }
+        let got = data.len();
+        for value in data {
             if let Some(id) = value.get("id").and_then(|v| v.as_str()) {
                 cursor = Some(id.to_owned());
             }

@@ -60,7 +60,7 @@ pub struct CreatePaymentIntentArgs {
     pub allow_redirects: Option<AllowRedirects>,
     /// Restrict the payment to these payment method types, e.g. ["card"]. Default: the payment methods enabled in the Dashboard (automatic payment methods). Do not combine with allow_redirects.
     pub payment_method_types: Option<Vec<String>>,
-    /// Makes retries safe: the same key never creates a second payment (24 h). Use e.g. "pay-<order id>"; a fresh one is generated when absent.
+    /// Makes retries safe: the same key never creates a second payment (24 h). Use e.g. "pay-<order id>"; when absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
     pub idempotency_key: Option<String>,
 }
 
@@ -74,7 +74,7 @@ pub struct ConfirmPaymentIntentArgs {
     pub payment_method: Option<String>,
     /// Absolute URL the customer returns to after a redirect (3D Secure, bank page). Needed when the intent allows redirect-based payment methods.
     pub return_url: Option<String>,
-    /// Makes retries safe: the same key never confirms twice (24 h). A fresh one is generated when absent.
+    /// Makes retries safe: the same key never confirms twice (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
     pub idempotency_key: Option<String>,
 }
 
@@ -106,7 +106,7 @@ pub struct CancelPaymentIntentArgs {
     pub payment_intent: String,
     /// Why: "abandoned", "duplicate", "fraudulent" or "requested_by_customer".
     pub cancellation_reason: Option<CancellationReason>,
-    /// Makes retries safe (24 h). A fresh one is generated when absent.
+    /// Makes retries safe (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
     pub idempotency_key: Option<String>,
 }
 

@@ -151,7 +151,7 @@ pub struct CreateRefundArgs {
     pub reason: Option<RefundReason>,
     /// Key-value notes on the refund: at most 50 keys, keys up to 40 characters, values up to 500.
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Makes retries safe: the same key never refunds twice (24 h). Use e.g. "refund-<order id>"; a fresh one is generated when absent.
+    /// Makes retries safe: the same key never refunds twice (24 h). Use e.g. "refund-<order id>"; when absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
     pub idempotency_key: Option<String>,
 }
 

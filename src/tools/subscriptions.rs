@@ -166,7 +166,7 @@ pub struct CreateSubscriptionArgs {
     pub payment_behavior: Option<PaymentBehavior>,
     /// Key-value notes on the subscription: at most 50 keys, keys up to 40 characters, values up to 500.
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Makes retries safe: the same key never creates a second subscription (24 h). A fresh one is generated when absent.
+    /// Makes retries safe: the same key never creates a second subscription (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
     pub idempotency_key: Option<String>,
 }
 
@@ -373,7 +373,7 @@ pub struct UpdateSubscriptionArgs {
     pub proration_behavior: Option<ProrationBehavior>,
     /// Keys to set on the subscription's metadata (merged with the existing keys; an empty value removes a key).
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Makes retries safe: the same key never applies the change twice (24 h). A fresh one is generated when absent.
+    /// Makes retries safe: the same key never applies the change twice (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
     pub idempotency_key: Option<String>,
 }
 
@@ -485,7 +485,7 @@ pub struct CancelSubscriptionArgs {
     pub invoice_now: Option<bool>,
     /// Immediate cancellation only: credit the customer for the unused time of the period.
     pub prorate: Option<bool>,
-    /// Makes retries safe (24 h). A fresh one is generated when absent.
+    /// Makes retries safe (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
     pub idempotency_key: Option<String>,
 }
 
