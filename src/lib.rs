@@ -18,7 +18,10 @@
 //!   - [`webhooks::signature`]: `Stripe-Signature` verification on the raw bytes (pure).
 //!   - [`webhooks::ledger`]: the SQLite ledger: events once, orders and their state
 //!     machine, fulfillments, queued `--on-paid` runs.
-//!   - [`webhooks::receiver`]: the axum route: verify, record in one transaction, answer.
+//!   - [`webhooks::receiver`]: the axum route: bounded body read, verify, record in one
+//!     transaction, answer.
+//!   - [`webhooks::serve`]: the accept loop: connection cap, header, idle and
+//!     connection-age deadlines.
 //!   - [`webhooks::on_paid`]: runs `--on-paid` after the commit; retries at start-up.
 //! - [`tools::orders`]: `get_order_status` and `list_orders` over the same ledger (`--db`).
 

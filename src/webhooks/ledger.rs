@@ -112,9 +112,10 @@ impl OrderStatus {
 /// What a Checkout Session event says about the payment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionEvent {
-    /// `checkout.session.completed`; `paid` unless `payment_status` is `unpaid`.
+    /// `checkout.session.completed` with a `payment_status` Stripe documents.
     Completed {
-        /// The money arrived with the completion (cards), or none was due.
+        /// `paid` (the money arrived with the completion) or `no_payment_required`
+        /// (nothing was due); false for `unpaid` (a delayed method still on its way).
         paid: bool,
     },
     /// `checkout.session.async_payment_succeeded`: the delayed payment arrived.
@@ -125,19 +126,91 @@ pub enum SessionEvent {
     Expired,
 }
 
+/// Why an event was recorded (so it is acknowledged once) but moved no order.
+///
+/// Every reason is a fixed phrase: none quotes a value from the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ignored {
+    /// Not one of the four Checkout Session types the ledger acts on: the normal case for
+    /// every other event an endpoint is subscribed to.
+    OtherType,
+    /// A Checkout Session event type whose `data.object` is not a `checkout.session`.
+    NotASession,
+    /// The `checkout.session` object has no string `id`.
+    NoSessionId,
+    /// `checkout.session.completed` whose `payment_status` is missing or none of
+    /// `paid`, `no_payment_required`, `unpaid`.
+    UnknownPaymentStatus,
+    /// `checkout.session.async_payment_succeeded` whose `payment_status` is not `paid`.
+    NotPaid,
+}
+
+impl Ignored {
+    /// Words for the log and the events table.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Ignored::OtherType => "ignored: not a Checkout Session payment event",
+            Ignored::NotASession => "ignored: data.object is not a checkout.session",
+            Ignored::NoSessionId => "ignored: the checkout.session has no id",
+            Ignored::UnknownPaymentStatus => {
+                "ignored: payment_status is missing or not one Stripe documents"
+            }
+            Ignored::NotPaid => "ignored: async_payment_succeeded whose payment_status is not paid",
+        }
+    }
+
+    /// A Checkout Session event that is not what Stripe sends: worth a warning.
+    pub fn unexpected(self) -> bool {
+        self != Ignored::OtherType
+    }
+}
+
 impl SessionEvent {
-    /// The event types the ledger acts on; every other type is recorded and ignored.
-    pub fn from_type(kind: &str, payment_status: Option<&str>) -> Option<SessionEvent> {
-        Some(match kind {
-            // `paid`, or `no_payment_required` (a 100 % discount): both are fulfilled.
-            "checkout.session.completed" => SessionEvent::Completed {
-                paid: payment_status != Some("unpaid"),
+    /// What an event means for its order, from its type, `data.object.object` and
+    /// `data.object.payment_status`; anything not exactly as Stripe documents it is
+    /// [`Ignored`], never paid.
+    ///
+    /// Only `completed` with `paid` or `no_payment_required` (a 100 % discount: nothing
+    /// is owed, so the order is fulfilled) and `async_payment_succeeded` with `paid` mean
+    /// money arrived, and only on a `checkout.session` object.
+    pub fn from_type(
+        kind: &str,
+        object: Option<&str>,
+        payment_status: Option<&str>,
+    ) -> Result<SessionEvent, Ignored> {
+        let event = match kind {
+            "checkout.session.completed" => match payment_status {
+                Some("paid" | "no_payment_required") => SessionEvent::Completed { paid: true },
+                Some("unpaid") => SessionEvent::Completed { paid: false },
+                _ => return Err(Ignored::UnknownPaymentStatus),
             },
-            "checkout.session.async_payment_succeeded" => SessionEvent::AsyncPaymentSucceeded,
+            "checkout.session.async_payment_succeeded" => match payment_status {
+                Some("paid") => SessionEvent::AsyncPaymentSucceeded,
+                _ => return Err(Ignored::NotPaid),
+            },
             "checkout.session.async_payment_failed" => SessionEvent::AsyncPaymentFailed,
             "checkout.session.expired" => SessionEvent::Expired,
-            _ => return None,
-        })
+            _ => return Err(Ignored::OtherType),
+        };
+        if object != Some("checkout.session") {
+            return Err(Ignored::NotASession);
+        }
+        Ok(event)
+    }
+
+    /// Reads an event's type and `data.object` into the snapshot an order keeps and what
+    /// the event means for it.
+    pub fn classify(
+        kind: &str,
+        object: &serde_json::Value,
+    ) -> Result<(SessionSnapshot, SessionEvent), Ignored> {
+        let event = SessionEvent::from_type(
+            kind,
+            object["object"].as_str(),
+            object["payment_status"].as_str(),
+        )?;
+        let snapshot = SessionSnapshot::from_object(object).ok_or(Ignored::NoSessionId)?;
+        Ok((snapshot, event))
     }
 }
 
@@ -187,9 +260,12 @@ pub struct EventData {
 }
 
 /// Reads a delivery's JSON as an event; the reason names no content.
+///
+/// serde_json's own messages quote the offending value (`invalid type: string "..."`),
+/// so they are replaced by the kind of problem and where it is; only a missing field's
+/// name, which comes from this schema and not from the body, is kept.
 pub fn parse_event(body: &[u8]) -> Result<Event, String> {
-    let event: Event =
-        serde_json::from_slice(body).map_err(|e| format!("not a Stripe event: {e}"))?;
+    let event: Event = serde_json::from_slice(body).map_err(|e| describe_json_error(&e))?;
     if event.id.is_empty() || event.id.len() > 255 {
         return Err("not a Stripe event: bad id".into());
     }
@@ -197,6 +273,33 @@ pub fn parse_event(body: &[u8]) -> Result<Event, String> {
         return Err("not a Stripe event: empty type".into());
     }
     Ok(event)
+}
+
+/// A serde_json error as a reason that quotes nothing from the input.
+fn describe_json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Io => "could not be read",
+        Category::Syntax => "is not valid JSON",
+        Category::Eof => "ends early",
+        Category::Data => {
+            let msg = e.to_string();
+            if let Some(field) = msg
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split_once('`'))
+                .map(|(field, _)| field)
+                .filter(|f| ["id", "type", "data", "object"].contains(f))
+            {
+                return format!("not a Stripe event: missing field {field}");
+            }
+            "has a field of the wrong type"
+        }
+    };
+    format!(
+        "not a Stripe event: the JSON {what} (line {}, column {})",
+        e.line(),
+        e.column()
+    )
 }
 
 /// The Checkout Session fields an order keeps, from an event's `data.object`.
@@ -268,6 +371,8 @@ pub struct Recorded {
     pub entered_paid: bool,
     /// A hook run was queued with the fulfillment.
     pub hook_queued: bool,
+    /// Why the event moved no order, when it was recorded and ignored.
+    pub ignored: Option<Ignored>,
     /// Words for the log and the events table.
     pub outcome: String,
 }
@@ -459,28 +564,27 @@ impl Ledger {
                 status: None,
                 entered_paid: false,
                 hook_queued: false,
+                ignored: None,
                 outcome: "duplicate: already recorded".into(),
             });
         }
 
-        let session_event = if event.kind.starts_with("checkout.session.") {
-            SessionSnapshot::from_object(&event.data.object).and_then(|snap| {
-                SessionEvent::from_type(&event.kind, snap.payment_status.as_deref())
-                    .map(|e| (snap, e))
-            })
-        } else {
-            None
-        };
+        let session_event = SessionEvent::classify(&event.kind, &event.data.object);
         let mut recorded = Recorded {
             duplicate: false,
             session_id: None,
             status: None,
             entered_paid: false,
             hook_queued: false,
-            outcome: "ignored: not a Checkout Session payment event".into(),
+            ignored: None,
+            outcome: String::new(),
         };
 
-        if let Some((snap, session_event)) = session_event {
+        if let Err(why) = session_event {
+            recorded.ignored = Some(why);
+            recorded.outcome = why.reason().into();
+        }
+        if let Ok((snap, session_event)) = session_event {
             let current: Option<OrderStatus> = tx
                 .query_row(
                     "SELECT status FROM orders WHERE session_id = ?1",
@@ -856,21 +960,142 @@ mod tests {
     }
 
     #[test]
-    fn completed_is_paid_unless_unpaid() {
-        let c = |s| SessionEvent::from_type("checkout.session.completed", s);
-        assert_eq!(
-            c(Some("paid")),
-            Some(SessionEvent::Completed { paid: true })
+    fn only_documented_payment_statuses_on_a_checkout_session_mean_anything() {
+        let cs = Some("checkout.session");
+        let completed = "checkout.session.completed";
+        let succeeded = "checkout.session.async_payment_succeeded";
+        // (type, data.object.object, payment_status, meaning)
+        type Case<'a> = (
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+            Result<SessionEvent, Ignored>,
         );
-        assert_eq!(
-            c(Some("no_payment_required")),
-            Some(SessionEvent::Completed { paid: true })
+        #[rustfmt::skip]
+        let table: &[Case] = &[
+            (completed, cs, Some("paid"), Ok(SessionEvent::Completed { paid: true })),
+            (completed, cs, Some("no_payment_required"), Ok(SessionEvent::Completed { paid: true })),
+            (completed, cs, Some("unpaid"), Ok(SessionEvent::Completed { paid: false })),
+            // Fail closed: what Stripe does not send is never paid.
+            (completed, cs, None, Err(Ignored::UnknownPaymentStatus)),
+            (completed, cs, Some("PAID_LATER"), Err(Ignored::UnknownPaymentStatus)),
+            (completed, cs, Some("Paid"), Err(Ignored::UnknownPaymentStatus)),
+            (completed, cs, Some(""), Err(Ignored::UnknownPaymentStatus)),
+            (completed, Some("charge"), Some("paid"), Err(Ignored::NotASession)),
+            (completed, None, Some("paid"), Err(Ignored::NotASession)),
+            (succeeded, cs, Some("paid"), Ok(SessionEvent::AsyncPaymentSucceeded)),
+            (succeeded, cs, None, Err(Ignored::NotPaid)),
+            (succeeded, cs, Some("unpaid"), Err(Ignored::NotPaid)),
+            (succeeded, Some("charge"), Some("paid"), Err(Ignored::NotASession)),
+            ("checkout.session.async_payment_failed", cs, Some("unpaid"), Ok(SessionEvent::AsyncPaymentFailed)),
+            ("checkout.session.async_payment_failed", Some("charge"), None, Err(Ignored::NotASession)),
+            ("checkout.session.expired", cs, None, Ok(SessionEvent::Expired)),
+            ("checkout.session.expired", Some("payment_intent"), None, Err(Ignored::NotASession)),
+            ("charge.succeeded", Some("charge"), Some("paid"), Err(Ignored::OtherType)),
+            ("customer.created", None, None, Err(Ignored::OtherType)),
+        ];
+        for (kind, object, status, want) in table {
+            assert_eq!(
+                SessionEvent::from_type(kind, *object, *status),
+                *want,
+                "{kind} {object:?} {status:?}"
+            );
+        }
+        assert!(!Ignored::OtherType.unexpected() && Ignored::NotASession.unexpected());
+    }
+
+    fn raw_event(kind: &str, object: serde_json::Value) -> Event {
+        serde_json::from_value(json!({"id": "evt_odd", "type": kind, "data": {"object": object}}))
+            .unwrap()
+    }
+
+    #[test]
+    fn odd_signed_events_are_recorded_once_and_never_fulfilled() {
+        let ledger = Ledger::open(&temp_db("odd")).unwrap();
+        let session = |status: Option<&str>| {
+            let mut o = json!({"id": "cs_odd", "object": "checkout.session", "amount_total": 4999,
+                               "customer_details": {"email": "jane@example.com"}});
+            if let Some(s) = status {
+                o["payment_status"] = json!(s);
+            }
+            o
+        };
+        for (i, (kind, object, why)) in [
+            (
+                "checkout.session.completed",
+                session(None),
+                Ignored::UnknownPaymentStatus,
+            ),
+            (
+                "checkout.session.completed",
+                session(Some("PAID_LATER")),
+                Ignored::UnknownPaymentStatus,
+            ),
+            (
+                "checkout.session.completed",
+                json!({"id": "ch_1", "object": "charge", "payment_status": "paid", "paid": true}),
+                Ignored::NotASession,
+            ),
+            (
+                "checkout.session.async_payment_succeeded",
+                json!({"id": "ch_1", "object": "charge", "payment_status": "paid"}),
+                Ignored::NotASession,
+            ),
+            (
+                "checkout.session.completed",
+                json!({"object": "checkout.session", "payment_status": "paid"}),
+                Ignored::NoSessionId,
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut e = raw_event(kind, object);
+            e.id = format!("evt_odd_{i}");
+            let r = ledger.record(&e, 1, true).unwrap();
+            assert_eq!(r.ignored, Some(why), "{i}: {r:?}");
+            assert!(
+                !r.entered_paid && !r.hook_queued && r.session_id.is_none(),
+                "{r:?}"
+            );
+            assert_eq!(r.outcome, why.reason());
+            assert!(!r.outcome.contains("PAID_LATER") && !r.outcome.contains("jane"));
+            // Recorded, so a redelivery is a duplicate and acknowledged once.
+            assert!(ledger.record(&e, 2, true).unwrap().duplicate);
+        }
+        assert!(
+            ledger.orders(None, 10).unwrap().is_empty(),
+            "an odd event made an order"
         );
-        assert_eq!(
-            c(Some("unpaid")),
-            Some(SessionEvent::Completed { paid: false })
-        );
-        assert_eq!(SessionEvent::from_type("customer.created", None), None);
+        assert_eq!(ledger.event_count().unwrap(), 5);
+    }
+
+    #[test]
+    fn a_refused_body_is_described_without_quoting_it() {
+        let secret_ish = "CUSTOMER jane@example.com card 4242";
+        for body in [
+            format!(
+                r#"{{"id":"evt_1","type":"x","created":"{secret_ish}","data":{{"object":{{}}}}}}"#
+            ),
+            format!(r#"{{"id":"evt_1","type":["{secret_ish}"],"data":{{"object":{{}}}}}}"#),
+            format!(
+                r#"{{"id":"evt_1","type":"x","livemode":"{secret_ish}","data":{{"object":{{}}}}}}"#
+            ),
+            format!(r#"{{"id":"evt_1","type":"x","data":{{"object":{{}}}},"x":{secret_ish}}}"#),
+            format!(r#"{{"id":"evt_1","type":"x","data":"{secret_ish}"}}"#),
+            format!(r#"{{"id":{{"{secret_ish}":1}},"type":"x","data":{{"object":{{}}}}}}"#),
+            r#"{"id":"evt_1","type":"x","data":{"object":{}}"#.to_string(),
+            format!("\"{secret_ish}\""),
+            secret_ish.to_string(),
+        ] {
+            let e = parse_event(body.as_bytes()).unwrap_err();
+            assert!(e.starts_with("not a Stripe event: "), "{e}");
+            for word in ["CUSTOMER", "jane", "4242"] {
+                assert!(!e.contains(word), "{e} quotes the body");
+            }
+        }
+        let e = parse_event(br#"{"type":"x","data":{"object":{}}}"#).unwrap_err();
+        assert_eq!(e, "not a Stripe event: missing field id");
     }
 
     fn temp_db(name: &str) -> PathBuf {
@@ -969,6 +1194,7 @@ mod tests {
         .unwrap();
         let r = ledger.record(&e, 1, true).unwrap();
         assert!(r.session_id.is_none() && r.outcome.starts_with("ignored"));
+        assert_eq!(r.ignored, Some(Ignored::OtherType));
         assert!(ledger.has_event("evt_x").unwrap());
         assert!(ledger.orders(None, 10).unwrap().is_empty());
     }

@@ -3,11 +3,12 @@
 //!
 //! A delivery is verified on its raw bytes ([`signature`]), recorded in one transaction
 //! ([`ledger`]) and only then acknowledged ([`receiver`]); an order entering `paid` may
-//! run the `--on-paid` command once ([`on_paid`]).
+//! run the `--on-paid` command once ([`on_paid`]). [`serve`] bounds connections and reads.
 
 pub mod ledger;
 pub mod on_paid;
 pub mod receiver;
+pub mod serve;
 pub mod signature;
 
 use std::{future::Future, process::ExitCode, sync::Arc};
@@ -66,16 +67,18 @@ pub async fn run(
     if let Some(hook) = &on_paid {
         tokio::spawn(on_paid::retry_pending(ledger.clone(), hook.clone()));
     }
-    let receiver = Arc::new(receiver::Receiver {
-        secrets: config.secrets,
-        tolerance: config.tolerance,
+    let receiver = Arc::new(receiver::Receiver::new(
+        config.secrets,
+        config.tolerance,
         ledger,
         on_paid,
-    });
+    ));
+    let max_connections = serve::connection_limit();
     tracing::info!(
         secrets = receiver.secrets.len(),
         tolerance_secs = receiver.tolerance.as_secs(),
         on_paid = receiver.on_paid.is_some(),
+        max_connections,
         "webhook receiver starting"
     );
     eprintln!(
@@ -83,17 +86,7 @@ pub async fn run(
         config.path
     );
     let app = receiver::router(receiver, &config.path);
-    match axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
-        Ok(()) => {
-            tracing::info!("webhook receiver stopped");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "webhook receiver failed");
-            ExitCode::FAILURE
-        }
-    }
+    serve::serve(listener, app, max_connections, shutdown).await;
+    tracing::info!("webhook receiver stopped");
+    ExitCode::SUCCESS
 }

@@ -17,6 +17,14 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 /// The header Stripe signs with.
 pub const HEADER: &str = "stripe-signature";
 
+/// The longest `Stripe-Signature` accepted, in bytes. Stripe's is about 150 (`t`, one
+/// `v1`, sometimes a second `v1` and a `v0`); a longer one is refused before any hashing.
+pub const MAX_HEADER_LEN: usize = 4096;
+
+/// The most `v1` entries accepted. Stripe sends one per active secret (two while a
+/// secret is rolled); more is an attempt to make the receiver compare many candidates.
+pub const MAX_V1: usize = 8;
+
 /// One endpoint signing secret (`whsec_...`). Never printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -54,8 +62,15 @@ impl Secret {
         Ok(Secret(raw.to_owned()))
     }
 
-    fn mac(&self) -> HmacSha256 {
-        HmacSha256::new_from_slice(self.0.as_bytes()).expect("HMAC accepts keys of any length")
+    /// The HMAC state after `prefix` and `payload`: the one pass over the body.
+    fn signed(&self, prefix: &[u8], payload: &[u8]) -> HmacSha256 {
+        #[cfg(test)]
+        tests::BODY_PASSES.with(|n| n.set(n.get() + 1));
+        let mut mac =
+            HmacSha256::new_from_slice(self.0.as_bytes()).expect("HMAC accepts keys of any length");
+        mac.update(prefix);
+        mac.update(payload);
+        mac
     }
 }
 
@@ -124,10 +139,16 @@ pub struct SignatureHeader {
 }
 
 /// Parses `t=...,v1=...`; other schemes (`v0`, from Stripe's test tooling) are ignored.
+///
+/// A header over [`MAX_HEADER_LEN`] bytes or with more than [`MAX_V1`] `v1` entries is
+/// refused here, before the body is looked at.
 pub fn parse_header(raw: &str) -> Result<SignatureHeader, SignatureError> {
+    if raw.len() > MAX_HEADER_LEN {
+        return Err(SignatureError::Malformed("longer than 4096 bytes"));
+    }
     let mut timestamp = None;
     let mut v1 = Vec::new();
-    let mut saw_v1 = false;
+    let mut v1_seen = 0;
     for item in raw.split(',') {
         let Some((k, v)) = item.trim().split_once('=') else {
             continue;
@@ -140,7 +161,10 @@ pub fn parse_header(raw: &str) -> Result<SignatureHeader, SignatureError> {
                 timestamp = Some(t);
             }
             "v1" => {
-                saw_v1 = true;
+                if v1_seen == MAX_V1 {
+                    return Err(SignatureError::Malformed("more than 8 v1 signatures"));
+                }
+                v1_seen += 1;
                 if let Ok(bytes) = hex::decode(v)
                     && bytes.len() == 32
                 {
@@ -151,7 +175,7 @@ pub fn parse_header(raw: &str) -> Result<SignatureHeader, SignatureError> {
         }
     }
     let timestamp = timestamp.ok_or(SignatureError::Malformed("no t= timestamp"))?;
-    if !saw_v1 {
+    if v1_seen == 0 {
         return Err(SignatureError::Malformed("no v1= signature"));
     }
     Ok(SignatureHeader { timestamp, v1 })
@@ -162,6 +186,10 @@ pub fn parse_header(raw: &str) -> Result<SignatureHeader, SignatureError> {
 /// The signature is checked first (in constant time, against every secret and every
 /// `v1`), then the timestamp, in both directions: an authentic event older than
 /// `tolerance` may be a replay, and one from further in the future means a wrong clock.
+///
+/// Cost: one HMAC over the body per secret, however many `v1` entries the header has
+/// (at most [`MAX_V1`]); each entry then costs one constant-time compare. The caller
+/// bounds the body and, for a large one, calls this off the async workers.
 pub fn verify(
     payload: &[u8],
     header: Option<&str>,
@@ -172,14 +200,16 @@ pub fn verify(
     let header = parse_header(header.ok_or(SignatureError::MissingHeader)?)?;
     let t = header.timestamp;
     let mut matched = false;
-    for secret in &secrets.0 {
-        for sig in &header.v1 {
-            let mut mac = secret.mac();
-            mac.update(t.to_string().as_bytes());
-            mac.update(b".");
-            mac.update(payload);
-            // verify_slice compares in constant time; keep going so timing says nothing.
-            matched |= mac.verify_slice(sig).is_ok();
+    if !header.v1.is_empty() {
+        let signed_prefix = format!("{t}.");
+        for secret in &secrets.0 {
+            // The body is hashed once per secret; the finished state is cloned per
+            // candidate, which costs one outer block, not another pass over the body.
+            let mac = secret.signed(signed_prefix.as_bytes(), payload);
+            for sig in &header.v1 {
+                // verify_slice compares in constant time; keep going so timing says nothing.
+                matched |= mac.clone().verify_slice(sig).is_ok();
+            }
         }
     }
     if !matched {
@@ -213,6 +243,15 @@ pub fn v1(payload: &[u8], secret: &str, t: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    thread_local! {
+        /// How many passes over a body [`Secret::signed`] made on this thread.
+        pub(super) static BODY_PASSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    fn passes() -> usize {
+        BODY_PASSES.with(|n| n.replace(0))
+    }
 
     const SECRET: &str = "whsec_test_secret";
     const BODY: &[u8] = br#"{"id":"evt_1","object":"event"}"#;
@@ -393,5 +432,67 @@ mod tests {
         assert!(!e.contains("DONOTPRINT") && e.contains("API key"), "{e}");
         let s = secrets("whsec_DONOTPRINT");
         assert!(!format!("{s:?}").contains("DONOTPRINT"));
+    }
+
+    #[test]
+    fn many_v1_entries_cost_one_pass_over_the_body_per_secret() {
+        let body = vec![b'x'; 1024 * 1024];
+        let good = v1(&body, SECRET, T);
+        let bad = v1(&body, "whsec_old", T);
+        let mut h = format!("t={T}");
+        for _ in 0..7 {
+            h.push_str(&format!(",v1={bad}"));
+        }
+        h.push_str(&format!(",v1={good}"));
+        passes();
+        assert_eq!(check(Some(&h), &body, SECRET, T), Ok(T));
+        assert_eq!(passes(), 1, "one HMAC over the body, not one per v1 entry");
+        assert_eq!(
+            check(Some(&h), &body, "whsec_new,whsec_other", T),
+            Err(SignatureError::NoMatch)
+        );
+        assert_eq!(passes(), 2, "one pass per secret");
+        // No decodable v1 at all: nothing to compare, so the body is not hashed.
+        assert_eq!(
+            check(Some("t=1700000000,v1=zz"), &body, SECRET, T),
+            Err(SignatureError::NoMatch)
+        );
+        assert_eq!(passes(), 0);
+    }
+
+    #[test]
+    fn a_flood_of_v1_entries_or_a_huge_header_is_refused_before_any_hashing() {
+        let sig = v1(BODY, "whsec_other", T);
+        let header = |n: usize| {
+            let mut h = format!("t={T}");
+            for _ in 0..n {
+                h.push_str(&format!(",v1={sig}"));
+            }
+            h
+        };
+        passes();
+        assert_eq!(
+            check(Some(&header(MAX_V1 + 1)), BODY, SECRET, T),
+            Err(SignatureError::Malformed("more than 8 v1 signatures"))
+        );
+        // 5,000 entries (340 KB): refused on length before they are even counted.
+        assert_eq!(
+            check(Some(&header(5_000)), BODY, SECRET, T),
+            Err(SignatureError::Malformed("longer than 4096 bytes"))
+        );
+        let padded = format!(
+            "{},v0={}",
+            sign(BODY, SECRET, T),
+            "0".repeat(MAX_HEADER_LEN)
+        );
+        assert_eq!(
+            check(Some(&padded), BODY, SECRET, T),
+            Err(SignatureError::Malformed("longer than 4096 bytes"))
+        );
+        assert_eq!(passes(), 0, "a refused header cost a pass over the body");
+        // The limits still leave room for what Stripe sends, and then some.
+        let mut eight = header(MAX_V1 - 1);
+        eight.push_str(&format!(",v1={}", v1(BODY, SECRET, T)));
+        assert_eq!(check(Some(&eight), BODY, SECRET, T), Ok(T));
     }
 }
