@@ -3,7 +3,7 @@
 //
 //   node npm/test/install.mjs --dist target/dist --binary target/release/stripe-mcp
 //        [--official-js target/bench-node/node_modules/@stripe/mcp/dist/index.js]
-//        [--official-dir target/bench-node] [--runs 20]
+//        [--official-dir target/bench-node] [--mcpb target/node-tools/node_modules/.bin/mcpb] [--runs 20]
 //
 // It installs the launcher and platform tarballs into a temporary prefix with
 // `npm install --offline` (an empty npm cache: nothing may come from the network),
@@ -35,7 +35,7 @@ const BINARY = path.resolve(opts.binary ?? path.join(ROOT, 'target/release/strip
 const RUNS = Number(opts.runs);
 const VERSION = JSON.parse(fs.readFileSync(path.join(ROOT, 'npm/stripe-mcp-rs/package.json'), 'utf8')).version;
 const PLATFORM = `${process.platform}-${process.arch}`;
-const MCPB = path.join(ROOT, 'target/node-tools/node_modules/.bin/mcpb');
+const MCPB = path.resolve(opts.mcpb ?? path.join(ROOT, 'target/node-tools/node_modules/.bin/mcpb'));
 
 let failures = 0;
 function check(ok, what, detail = '') {
