@@ -43,8 +43,8 @@ pub struct Cli {
     #[arg(long, default_value = "all", global = true)]
     pub tools: String,
 
-    /// Offer only read-only tools (get_, list_, search_, fetch_), whatever --tools says.
-    #[arg(long, global = true)]
+    /// Offer only read-only tools (get_, list_, search_, fetch_), whatever --tools says. The environment variable takes true or false (a Claude Desktop extension's boolean setting).
+    #[arg(long, env = "STRIPE_MCP_READ_ONLY", global = true)]
     pub read_only: bool,
 
     /// Act on this connected account (Connect): sent as the Stripe-Account header on every request.
