@@ -96,7 +96,17 @@ pub fn parse_file(path: &Path) -> Result<TenantsFile, String> {
 
 /// Parses and checks the text of a tenants file.
 pub fn parse(text: &str) -> Result<TenantsFile, String> {
-    let file: TenantsFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    // toml's Display quotes the offending line, which could be a Stripe key pasted where
+    // it does not belong: say what and where, never the text.
+    let file: TenantsFile = toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        match line {
+            Some(line) => format!("line {line}: {}", e.message()),
+            None => e.message().to_owned(),
+        }
+    })?;
     let mut seen = std::collections::HashSet::new();
     for t in &file.tenant {
         check_name(&t.name)?;
@@ -373,7 +383,12 @@ mod tests {
         let both = "[[tenant]]\nname = \"a\"\nstripe_key_env = \"A\"\nstripe_key_file = \"/x\"\n";
         assert!(parse(both).is_err());
         let key = "[[tenant]]\nname = \"a\"\nstripe_key = \"sk_test_1\"\n";
-        assert!(parse(key).unwrap_err().contains("stripe_key"));
+        let e = parse(key).unwrap_err();
+        assert!(e.contains("stripe_key") && e.contains("line 3"), "{e}");
+        assert!(
+            !e.contains("sk_test_1"),
+            "the error must not quote the key: {e}"
+        );
     }
 
     #[test]
