@@ -89,6 +89,8 @@ pub enum AuthError {
     Missing,
     /// A token was sent but is not valid (shape, unknown, expired, wrong audience...): 401.
     Invalid(String),
+    /// A valid token whose identity may not use this server (no tenant for it): 403.
+    Forbidden(String),
     /// Valid token without the scope this call needs: 403 `insufficient_scope`.
     InsufficientScope {
         /// The scope that would allow it.
@@ -101,6 +103,7 @@ impl fmt::Display for AuthError {
         match self {
             AuthError::Missing => f.write_str("missing bearer token"),
             AuthError::Invalid(why) => write!(f, "invalid token: {why}"),
+            AuthError::Forbidden(why) => write!(f, "forbidden: {why}"),
             AuthError::InsufficientScope { scope } => {
                 write!(f, "this call needs the {scope} scope")
             }
@@ -118,7 +121,7 @@ pub enum Auth {
     Tokens(tokens::TokensAuth),
     /// `--auth oauth`.
     #[cfg(feature = "oauth")]
-    Oauth(oauth::OauthAuth),
+    Oauth(Box<oauth::OauthAuth>),
 }
 
 impl Auth {

@@ -297,7 +297,7 @@ async fn oauth_auth(
         },
     )
     .await
-    .map(Auth::Oauth)
+    .map(|o| Auth::Oauth(Box::new(o)))
 }
 
 #[cfg(not(feature = "oauth"))]
@@ -735,6 +735,7 @@ fn refuse(app: &App, error: &AuthError) -> Response {
                     .collect::<String>()
             ),
         ),
+        AuthError::Forbidden(_) => (StatusCode::FORBIDDEN, app.challenge.clone()),
         AuthError::InsufficientScope { scope } => (
             StatusCode::FORBIDDEN,
             format!(
@@ -748,6 +749,7 @@ fn refuse(app: &App, error: &AuthError) -> Response {
         &serde_json::json!({"error": match error {
             AuthError::Missing => "unauthorized",
             AuthError::Invalid(_) => "invalid_token",
+            AuthError::Forbidden(_) => "forbidden",
             AuthError::InsufficientScope { .. } => "insufficient_scope",
         }, "error_description": error.to_string()}),
     );
