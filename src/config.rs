@@ -97,8 +97,10 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Clone, Subcommand, PartialEq, Eq)]
 pub enum Command {
-    /// Serve MCP over stdio (the default).
-    Serve,
+    /// Serve MCP over stdio (the default), or over streamable HTTP with --http ADDR.
+    Serve(Box<crate::transport::ServeArgs>),
+    /// Manage the tenants file of a remote server (`serve --http --auth tokens`).
+    Tenants(crate::tenants::TenantsArgs),
     /// Call Stripe once and report whether the key works, its mode and the account.
     Check,
     /// Receive Stripe's signed webhooks over HTTP and fulfill paid checkouts exactly once, into the --db ledger. Needs STRIPE_WEBHOOK_SECRET, not the API key.

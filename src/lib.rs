@@ -23,14 +23,24 @@
 //!   - [`webhooks::serve`]: the accept loop: connection cap, header, idle and
 //!     connection-age deadlines.
 //!   - [`webhooks::on_paid`]: runs `--on-paid` after the commit; retries at start-up.
+//! - [`transport`]: how MCP arrives besides stdio: [`transport::http`], `serve --http`
+//!   (streamable HTTP in axum: `/mcp`, health, protected-resource metadata, access logs,
+//!   graceful shutdown), and [`transport::routed`], the handler that serves each request
+//!   on its caller's tenant.
+//! - [`auth`]: who is calling a remote server (their own Stripe key, a tenant token, an
+//!   OAuth JWT) and the isolated [`auth::Tenant`] (client, tools, rate limit) it yields.
+//! - [`tenants`]: the tenants file and `stripe-mcp tenants add`.
 //! - [`tools::orders`]: `get_order_status` and `list_orders` over the same ledger (`--db`).
 
+pub mod auth;
 pub mod check;
 pub mod config;
 pub mod guard;
 pub mod server;
 pub mod stripe;
+pub mod tenants;
 pub mod tools;
+pub mod transport;
 pub mod webhooks;
 
 pub use server::StripeMcp;

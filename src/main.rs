@@ -93,6 +93,17 @@ async fn run(cli: Cli) -> ExitCode {
         };
     }
 
+    // Remote MCP and the tenants file: every tenant brings its own key.
+    if let Some(Command::Tenants(args)) = &cli.command {
+        return stripe_mcp::tenants::run(args);
+    }
+    if let Some(Command::Serve(args)) = &cli.command
+        && args.http.is_some()
+    {
+        let args = args.clone();
+        return stripe_mcp::transport::http::main(cli, *args, shutdown_signal()).await;
+    }
+
     let mut config = match Config::from_cli(&cli) {
         Ok(c) => c,
         Err(e) => {
@@ -109,7 +120,7 @@ async fn run(cli: Cli) -> ExitCode {
         }
     };
 
-    match cli.command.unwrap_or(Command::Serve) {
+    match cli.command.unwrap_or(Command::Serve(Default::default())) {
         Command::Check => {
             let result = check::run(&client).await;
             let text = check::render(&result);
@@ -122,8 +133,8 @@ async fn run(cli: Cli) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-        Command::Webhooks(_) => unreachable!("handled above"),
-        Command::Serve => {
+        Command::Webhooks(_) | Command::Tenants(_) => unreachable!("handled above"),
+        Command::Serve(_) => {
             if let Some(path) = config.db.clone() {
                 match tokio::task::spawn_blocking(move || Ledger::open(&path)).await {
                     Ok(Ok(ledger)) => {

@@ -160,6 +160,15 @@ impl StripeMcp {
         self
     }
 
+    /// The same tools and settings over another client: one caller's Stripe key in
+    /// a remote server (`serve --http --auth stripe-key`), without rebuilding the registry.
+    pub fn with_client(&self, client: Client) -> StripeMcp {
+        StripeMcp {
+            client,
+            ..self.clone()
+        }
+    }
+
     /// The tool names a selection stands for.
     fn resolve(selection: &ToolSelection, known: &[String]) -> Result<Vec<String>, String> {
         let names = match selection {
