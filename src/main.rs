@@ -59,7 +59,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(cli))
+    let code = runtime.block_on(run(cli));
+    // Where stdio are not both pipes (Node-based clients give sockets; macOS, Windows)
+    // rmcp reads stdin with a blocking read that only the client closing stdin ends.
+    // Once the session is over (a signal, say), do not wait for that read.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    code
 }
 
 /// Applies the working directory's `.env`, restricted to [`config::DOTENV_ALLOWED`]:

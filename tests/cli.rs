@@ -148,3 +148,56 @@ fn sigterm_during_a_session_ends_it_cleanly() {
     }
     drop(stdin);
 }
+
+/// Node-based clients (Claude Desktop, Cursor) give the server sockets, not pipes,
+/// and there rmcp reads stdin with a blocking read that a signal does not end.
+#[test]
+fn sigterm_ends_the_server_even_when_stdio_are_sockets_not_pipes() {
+    use std::{
+        io::{BufRead, BufReader, Write},
+        os::unix::net::UnixStream,
+    };
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let mut child = Command::new(common::bin())
+        .env_clear()
+        .env("STRIPE_SECRET_KEY", common::TEST_KEY)
+        .stdin(Stdio::from(std::os::fd::OwnedFd::from(
+            theirs.try_clone().unwrap(),
+        )))
+        .stdout(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
+        .stderr(Stdio::null())
+        .current_dir(std::env::temp_dir())
+        .spawn()
+        .unwrap();
+    let mut writer = ours.try_clone().unwrap();
+    writeln!(
+        writer,
+        r#"{{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-11-25","capabilities":{{}},"clientInfo":{{"name":"t","version":"1"}}}}}}"#
+    )
+    .unwrap();
+    let mut line = String::new();
+    BufReader::new(ours.try_clone().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("\"serverInfo\""), "{line}");
+    let started = Instant::now();
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            panic!("still running 5 s after SIGTERM with socket stdio");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The client still holds its end open: the exit came from the signal.
+    drop(writer);
+    drop(ours);
+}
