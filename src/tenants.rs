@@ -283,6 +283,8 @@ pub fn run(args: &TenantsArgs) -> std::process::ExitCode {
                     add_args.name,
                     add_args.file.display()
                 );
+                // `tenants add` does not serve MCP: like any CLI, its one result goes to
+                // stdout, so a script can capture the token apart from the messages.
                 println!("{token}");
                 eprintln!(
                     "Give it to the tenant's MCP client as `Authorization: Bearer <token>`. Send SIGHUP to a running server to load the new tenant."

@@ -38,6 +38,60 @@ fn call(id: u64, name: &str, args: Value) -> String {
     json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": name, "arguments": args}}).to_string()
 }
 
+/// What one raw session wrote: stdout (every line JSON-RPC), the ids answered, stderr, the exit.
+struct Session {
+    out: String,
+    ids: Vec<u64>,
+    err: String,
+    status: Option<std::process::ExitStatus>,
+}
+
+/// Spawns `cmd`, writes `lines`, reads stdout until `answers` replies came, closes
+/// stdin and collects what the server logged.
+async fn session(mut cmd: tokio::process::Command, lines: &[String], answers: usize) -> Session {
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let stderr_task = tokio::spawn(async move {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s).await;
+        s
+    });
+    for l in lines {
+        stdin.write_all(l.as_bytes()).await.unwrap();
+        stdin.write_all(b"\n").await.unwrap();
+    }
+    let mut reader = BufReader::new(stdout).lines();
+    let mut out = String::new();
+    let mut ids = Vec::new();
+    while ids.len() < answers {
+        let line = tokio::time::timeout(Duration::from_secs(30), reader.next_line())
+            .await
+            .expect("every request gets an answer")
+            .unwrap()
+            .expect("server still running");
+        let v: Value = serde_json::from_str(&line).expect("stdout carries only JSON-RPC");
+        if let Some(id) = v.get("id").and_then(Value::as_u64) {
+            ids.push(id);
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    drop(stdin);
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .ok()
+        .map(|s| s.unwrap());
+    let err = stderr_task.await.unwrap();
+    Session {
+        out,
+        ids,
+        err,
+        status,
+    }
+}
+
 #[tokio::test]
 async fn the_key_never_appears_in_stdout_stderr_or_any_result_even_when_stripe_echoes_it() {
     let stripe = common::mock_stripe().await;
@@ -67,16 +121,6 @@ async fn the_key_never_appears_in_stdout_stderr_or_any_result_even_when_stripe_e
         .mount(&stripe)
         .await;
 
-    let mut child = raw_command(&stripe.uri()).spawn().unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let stderr_task = tokio::spawn(async move {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s).await;
-        s
-    });
-
     let lines = [
         json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}).to_string(),
@@ -88,33 +132,14 @@ async fn the_key_never_appears_in_stdout_stderr_or_any_result_even_when_stripe_e
         call(6, "create_refund", json!({"payment_intent": "pi_1", "amount": 4.5})),
         json!({"jsonrpc": "2.0", "id": 7, "method": "tools/list"}).to_string(),
     ];
-    for l in &lines {
-        stdin.write_all(l.as_bytes()).await.unwrap();
-        stdin.write_all(b"\n").await.unwrap();
-    }
-    let mut reader = BufReader::new(stdout).lines();
-    let mut out = String::new();
-    let mut ids = Vec::new();
-    while ids.len() < 7 {
-        let line = tokio::time::timeout(Duration::from_secs(30), reader.next_line())
-            .await
-            .expect("every request gets an answer")
-            .unwrap()
-            .expect("server still running");
-        let v: Value = serde_json::from_str(&line).expect("stdout carries only JSON-RPC");
-        if let Some(id) = v.get("id").and_then(Value::as_u64) {
-            ids.push(id);
-        }
-        out.push_str(&line);
-        out.push('\n');
-    }
-    drop(stdin);
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let Session {
+        out,
+        mut ids,
+        err,
+        status,
+    } = session(raw_command(&stripe.uri()), &lines, 7).await;
+    let status = status.expect("the server exits when stdin closes");
     assert!(status.success(), "clean exit when stdin closes: {status}");
-    let err = stderr_task.await.unwrap();
 
     ids.sort();
     assert_eq!(ids, vec![1, 2, 3, 4, 5, 6, 7]);
@@ -291,19 +316,6 @@ async fn echoes_of_the_key_in_any_field_header_or_success_body_are_masked() {
         .mount(&stripe)
         .await;
 
-    let mut child = raw_command(&stripe.uri())
-        // The default level: the WARN line of a failed call must not carry it either.
-        .env("RUST_LOG", "info")
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let stderr_task = tokio::spawn(async move {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s).await;
-        s
-    });
     let lines = [
         json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}).to_string(),
@@ -313,32 +325,10 @@ async fn echoes_of_the_key_in_any_field_header_or_success_body_are_masked() {
         call(4, "fetch_stripe_resource", json!({"id": "cus_echo"})),
         call(5, "get_balance", json!({})),
     ];
-    for l in &lines {
-        stdin.write_all(l.as_bytes()).await.unwrap();
-        stdin.write_all(b"\n").await.unwrap();
-    }
-    let mut reader = BufReader::new(stdout).lines();
-    let mut out = String::new();
-    let mut answered = 0;
-    while answered < 5 {
-        let line = tokio::time::timeout(Duration::from_secs(30), reader.next_line())
-            .await
-            .expect("every request gets an answer")
-            .unwrap()
-            .expect("server still running");
-        if serde_json::from_str::<Value>(&line)
-            .unwrap()
-            .get("id")
-            .is_some()
-        {
-            answered += 1;
-        }
-        out.push_str(&line);
-        out.push('\n');
-    }
-    drop(stdin);
-    let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
-    let err = stderr_task.await.unwrap();
+    let mut cmd = raw_command(&stripe.uri());
+    // The default level: the WARN line of a failed call must not carry it either.
+    cmd.env("RUST_LOG", "info");
+    let Session { out, err, .. } = session(cmd, &lines, 5).await;
     for (what, text) in [("stdout", &out), ("stderr", &err)] {
         assert!(
             !text.contains("STRIPEMCPTESTKEY"),

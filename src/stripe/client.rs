@@ -74,21 +74,12 @@ pub struct ClientConfig {
 /// the request itself when it is first sent, so that an identical write within
 /// [`DERIVED_KEY_WINDOW`] (an agent retrying after its MCP client gave up waiting)
 /// carries the same key and Stripe replays the first answer instead of acting twice.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct IdempotencyKey {
     /// The key as sent; set at creation, or by the client for a derived key.
     value: OnceLock<String>,
     /// True when the client derives the key from the request.
     derived: bool,
-}
-
-impl Clone for IdempotencyKey {
-    fn clone(&self) -> Self {
-        IdempotencyKey {
-            value: self.value.clone(),
-            derived: self.derived,
-        }
-    }
 }
 
 tokio::task_local! {
