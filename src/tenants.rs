@@ -198,7 +198,9 @@ impl TenantEntry {
             stripe_account: self.stripe_account.clone(),
             ..defaults.client.clone()
         })
-        .map_err(|e| format!("tenant {:?}: {e}", self.name))?;
+        .map_err(|e| format!("tenant {:?}: {e}", self.name))?
+        // Tenants may share one Stripe account: their own idempotency keys never meet.
+        .with_idempotency_scope(&idempotency_scope(&self.name));
         let selection = match &self.tools {
             None => ToolSelection::All,
             Some(names) if names.iter().map(String::as_str).eq(["all"]) => ToolSelection::All,
@@ -220,6 +222,13 @@ impl TenantEntry {
             ),
         })
     }
+}
+
+/// The prefix of a tenant's own idempotency keys: `t` and 12 hex digits of a hash of its
+/// name, short enough to leave a caller 242 of Stripe's 255 characters, and the same on
+/// every replica and after every restart, so a retry through another server still replays.
+pub fn idempotency_scope(tenant: &str) -> String {
+    format!("t{}", &sha256_hex(tenant)[..12])
 }
 
 /// Every tenant of a file, built (keys read, clients made), in file order.

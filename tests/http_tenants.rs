@@ -25,6 +25,12 @@ fn sha(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
+/// What the server prefixes to a tenant's own idempotency keys: `t` + 12 hex digits of
+/// the name's SHA-256 (computed here independently of the server's code).
+fn scope(tenant: &str) -> String {
+    format!("t{}", &sha(tenant)[..12])
+}
+
 fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("stripe-mcp-{tag}-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&d).unwrap();
@@ -308,13 +314,70 @@ async fn lost_write_memory_and_idempotency_keys_are_per_tenant() {
     assert_eq!(
         keys,
         [
-            (format!("Bearer {KEY_A}"), "order-42".to_owned()),
-            (format!("Bearer {KEY_B}"), "order-42".to_owned()),
-            (format!("Bearer {KEY_A}"), "order-42".to_owned()),
+            (
+                format!("Bearer {KEY_A}"),
+                format!("{}-order-42", scope("a"))
+            ),
+            (
+                format!("Bearer {KEY_B}"),
+                format!("{}-order-42", scope("b"))
+            ),
+            (
+                format!("Bearer {KEY_A}"),
+                format!("{}-order-42", scope("a"))
+            ),
         ]
     );
     a.cancel().await.unwrap();
     b.cancel().await.unwrap();
+}
+
+/// Two tenants on one Stripe account (one key) choose the same idempotency key for
+/// different refunds: Stripe sees two different keys, so neither replays the other's
+/// write, and each tenant's retry carries its own key again.
+#[tokio::test]
+async fn tenants_sharing_one_stripe_account_never_share_an_idempotency_key() {
+    let dir = temp_dir("shared-account");
+    let file = dir.join("tenants.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[[tenant]]\nname = \"support-eu\"\ntoken_sha256 = \"{}\"\nstripe_key_env = \"TENANT_A_KEY\"\n\n[[tenant]]\nname = \"support-us\"\ntoken_sha256 = \"{}\"\nstripe_key_env = \"TENANT_A_KEY\"\n",
+            sha(TOKEN_A),
+            sha(TOKEN_B)
+        ),
+    )
+    .unwrap();
+    let stripe = common::mock_stripe().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/refunds"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(common::fixture("refund.json")))
+        .mount(&stripe)
+        .await;
+    let server = tokens_server(&stripe, &file, &[]).await;
+    let eu = connect(&server.url(), Some(TOKEN_A), Generation::Sessions20251125).await;
+    let us = connect(&server.url(), Some(TOKEN_B), Generation::Stateless20260728).await;
+    for (client, amount) in [(&eu, 500), (&us, 900), (&eu, 500)] {
+        let refund =
+            json!({"payment_intent": "pi_123", "amount": amount, "idempotency_key": "order-7"});
+        let result = call(client, "create_refund", refund).await;
+        assert_ne!(result.is_error, Some(true), "{result:?}");
+    }
+    let keys: Vec<String> = stripe
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.headers["idempotency-key"].to_str().unwrap().to_owned())
+        .collect();
+    let (eu_key, us_key) = (
+        format!("{}-order-7", scope("support-eu")),
+        format!("{}-order-7", scope("support-us")),
+    );
+    assert_ne!(eu_key, us_key);
+    assert_eq!(keys, [eu_key.clone(), us_key, eu_key]);
+    eu.cancel().await.unwrap();
+    us.cancel().await.unwrap();
 }
 
 #[tokio::test]

@@ -445,3 +445,73 @@ async fn sigterm_lets_the_running_call_finish_and_refuses_new_ones() {
     let log = server.wait_log("HTTP server stopped").await;
     assert!(log.contains("in_flight=1"), "{log}");
 }
+
+/// Reads from `stream` until the server closes it (0 bytes or an error), and says how
+/// long that took; gives up after `limit`.
+async fn closed_within(stream: &mut tokio::net::TcpStream, limit: Duration) -> Option<Duration> {
+    use tokio::io::AsyncReadExt;
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout_at((started + limit).into(), stream.read(&mut buf)).await {
+            Err(_) => return None,
+            Ok(Ok(0) | Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+/// A slow or silent client cannot hold a connection: one that stops half-way through its
+/// headers and one that never sends anything are both closed after `--idle-timeout`, and
+/// `--max-connections` keeps a flood of idle sockets from taking more than that many.
+#[tokio::test]
+async fn slow_and_idle_connections_are_closed_and_the_connection_cap_holds() {
+    use tokio::{io::AsyncWriteExt, net::TcpStream};
+    let stripe = stripe_with_balance(common::TEST_KEY, Duration::ZERO).await;
+    let server = start(
+        &stripe.uri(),
+        &["--idle-timeout", "1", "--max-connections", "2"],
+        &[("STRIPE_SECRET_KEY", common::TEST_KEY)],
+    )
+    .await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+
+    // Half a request head, then silence: closed after about a second, not left open.
+    let mut slow = TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le")
+        .await
+        .unwrap();
+    let mut silent = TcpStream::connect(&addr).await.unwrap();
+    let took = closed_within(&mut slow, Duration::from_secs(10))
+        .await
+        .expect("a stalled request head must be cut off");
+    assert!(
+        took >= Duration::from_millis(500),
+        "closed too early: {took:?}"
+    );
+    closed_within(&mut silent, Duration::from_secs(10))
+        .await
+        .expect("a connection that never sends a request must be closed");
+
+    // Two idle sockets take both places: a third client is not served until one goes.
+    let held_a = TcpStream::connect(&addr).await.unwrap();
+    let held_b = TcpStream::connect(&addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(400))
+        .build()
+        .unwrap();
+    let health = format!("{}/healthz", server.base);
+    assert!(
+        http.get(&health).send().await.is_err(),
+        "a third connection must wait while two are open"
+    );
+    drop(held_a);
+    drop(held_b);
+    let patient = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let r = patient.get(&health).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}

@@ -2,4 +2,5 @@
 //! everything that leaves the process, and the back-pressure that bounds in-flight work.
 
 pub mod backpressure;
+pub mod limits;
 pub mod redact;

@@ -187,6 +187,9 @@ struct Inner {
     deadline: Duration,
     /// Bounds the requests in flight ([`ClientConfig::max_concurrency`]).
     permits: tokio::sync::Semaphore,
+    /// Prefixed to every caller-given idempotency key when several tenants may share one
+    /// Stripe account ([`Client::with_idempotency_scope`]).
+    idempotency_scope: Option<String>,
 }
 
 /// Derived idempotency keys, each valid for [`DERIVED_KEY_WINDOW`] from its first use.
@@ -322,8 +325,38 @@ impl Client {
                 derived_keys: Default::default(),
                 deadline: config.deadline,
                 permits: tokio::sync::Semaphore::new(config.max_concurrency.max(1)),
+                idempotency_scope: None,
             }),
         })
+    }
+
+    /// Sends every caller-given idempotency key as `<scope>-<key>` (or `<scope>-<sha256 of
+    /// key>` when that would pass Stripe's 255 characters), so two tenants on one Stripe
+    /// account can never replay or collide with each other's writes by choosing the same
+    /// key. Derived keys are random per client and stay as they are. Call it on a client
+    /// fresh from [`Client::new`], before any clone.
+    pub fn with_idempotency_scope(mut self, scope: &str) -> Client {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.idempotency_scope = Some(scope.to_owned()),
+            None => unreachable!("with_idempotency_scope is called before the client is cloned"),
+        }
+        self
+    }
+
+    /// The `Idempotency-Key` header value for `key`: scoped for a tenant's own keys.
+    fn sent_key<'a>(&self, key: &'a IdempotencyKey) -> std::borrow::Cow<'a, str> {
+        match &self.inner.idempotency_scope {
+            Some(scope) if !key.is_derived() => {
+                let joined = format!("{scope}-{}", key.as_str());
+                if joined.len() <= 255 {
+                    joined.into()
+                } else {
+                    let digest = Sha256::digest(key.as_str().as_bytes());
+                    format!("{scope}-{}", hex::encode(digest)).into()
+                }
+            }
+            _ => key.as_str().into(),
+        }
     }
 
     /// Test or live, from the key.
@@ -546,7 +579,7 @@ impl Client {
         };
         req = req.headers(self.inner.headers.clone());
         if let Some(key) = idempotency_key {
-            req = req.header("Idempotency-Key", key.as_str());
+            req = req.header("Idempotency-Key", self.sent_key(key).as_ref());
         }
         let mut response = match req.send().await {
             Ok(r) => r,

@@ -374,7 +374,10 @@ pub async fn serve(
     let shared = Arc::new(Shared::new(config.request_timeout));
     let mut mcp_config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(config.allowed_hosts.clone())
-        .with_max_request_body_bytes(config.max_body);
+        .with_max_request_body_bytes(config.max_body)
+        // A stateless (2026-07-28) answer with nothing to stream before it is plain JSON:
+        // no SSE framing to write or parse; progress and server requests still stream.
+        .with_json_response(true);
     mcp_config = if config.allowed_origins.is_empty() {
         mcp_config.enforce_origin_validation()
     } else {
