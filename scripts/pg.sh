@@ -67,6 +67,9 @@ start_pg() {
         if _pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$dir/server.log" -w -t 30 \
             -o "-p $PG_PORT -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null 2>&1; then
             export STRIPE_MCP_TEST_PG="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+            # For the test that restarts the server mid-burst (tests/pg_restart.rs).
+            export STRIPE_MCP_TEST_PG_CTL="$PG_BIN/pg_ctl"
+            export STRIPE_MCP_TEST_PG_DATA="$PG_DATA"
             export PG_BIN PG_DATA PG_PORT
             return 0
         fi

@@ -79,10 +79,7 @@ impl DbTarget {
             let mut url = url::Url::parse(raw).map_err(|e| {
                 format!("--db: not a valid postgres:// URL ({e}); the form is postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=require")
             })?;
-            let password = url
-                .password()
-                .map(percent_decode)
-                .filter(|p| !p.is_empty());
+            let password = url.password().map(percent_decode).filter(|p| !p.is_empty());
             if url.password().is_some() {
                 let _ = url.set_password(Some("***"));
             }
