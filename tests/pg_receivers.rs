@@ -337,7 +337,10 @@ async fn a_receiver_killed_mid_burst_loses_no_acknowledged_event_and_its_hook_ru
         }
     }
     // The victim died holding runs (each takes a second): the take-over was exercised.
-    assert!(taken_over >= 1, "the killed receiver held no run: nothing was taken over");
+    assert!(
+        taken_over >= 1,
+        "the killed receiver held no run: nothing was taken over"
+    );
     eprintln!(
         "kill -9 test: {taken_over} run(s) taken over from the killed receiver, all {TOTAL} events recorded"
     );

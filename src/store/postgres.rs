@@ -251,14 +251,12 @@ impl Postgres {
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.inner.pool.get().await.map_err(|e| {
-            StoreError::Postgres(match e {
-                deadpool_postgres::PoolError::Timeout(_) => {
-                    "no database connection within the connect timeout (the server may be down or restarting)".into()
-                }
-                deadpool_postgres::PoolError::Backend(e) => StoreError::from(e).to_string(),
-                other => other.to_string(),
-            })
+        self.inner.pool.get().await.map_err(|e| match e {
+            deadpool_postgres::PoolError::Backend(e) => StoreError::from(e),
+            deadpool_postgres::PoolError::Timeout(_) => StoreError::Postgres(
+                "no database connection within the connect timeout (the server may be down or restarting)".into(),
+            ),
+            other => StoreError::Postgres(other.to_string()),
         })
     }
 
