@@ -1,18 +1,19 @@
 //! CLI flags and environment, validated once at start-up.
 
-use std::{net::IpAddr, path::PathBuf, time::Duration};
+use std::{net::IpAddr, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
 use crate::{
     server::{Settings, ToolSelection},
+    store::DbTarget,
     stripe::{
         ApiKey, ClientConfig,
         client::{DEFAULT_API_BASE, DEFAULT_STRIPE_VERSION},
         retry::Backoff,
     },
-    webhooks::{ledger, signature::Secrets},
+    webhooks::signature::Secrets,
 };
 
 /// Command line of `stripe-mcp`, a drop-in for `npx -y @stripe/mcp --tools=all --api-key=...`.
@@ -89,9 +90,15 @@ pub struct Cli {
     )]
     pub retry_base_ms: u64,
 
-    /// The order ledger (SQLite) the webhook receiver writes. Given to the MCP server, it adds get_order_status and list_orders. `webhooks` defaults to $XDG_DATA_HOME/stripe-mcp/orders.db (~/.local/share/stripe-mcp/orders.db).
-    #[arg(long, env = "STRIPE_MCP_DB", global = true, value_name = "PATH")]
-    pub db: Option<PathBuf>,
+    /// The order store the webhook receiver writes: a SQLite file path (or sqlite:PATH), or a PostgreSQL URL postgres://USER:PASSWORD@HOST/DB?sslmode=require shared by several receivers and servers. Given to the MCP server, it adds get_order_status and list_orders. `webhooks` defaults to $XDG_DATA_HOME/stripe-mcp/orders.db (~/.local/share/stripe-mcp/orders.db). Prefer the environment variable for a URL with a password.
+    #[arg(
+        long,
+        env = "STRIPE_MCP_DB",
+        hide_env_values = true,
+        global = true,
+        value_name = "PATH|URL"
+    )]
+    pub db: Option<String>,
 }
 
 /// Subcommands.
@@ -105,6 +112,8 @@ pub enum Command {
     Check,
     /// Receive Stripe's signed webhooks over HTTP and fulfill paid checkouts exactly once, into the --db ledger. Needs STRIPE_WEBHOOK_SECRET, not the API key.
     Webhooks(WebhooksArgs),
+    /// The --db store's schema: `db status` shows its version, `db migrate` applies what is missing.
+    Db(crate::store::cli::DbArgs),
 }
 
 /// Flags of `stripe-mcp webhooks`.
@@ -129,6 +138,10 @@ pub struct WebhooksArgs {
     /// Command run (via sh -c) once per order entering paid, the order as JSON on stdin. A failure is recorded and retried at the next start.
     #[arg(long, value_name = "COMMAND")]
     pub on_paid: Option<String>,
+
+    /// Seconds a receiver holds a claimed --on-paid run (renewed while it runs); when its holder dies, another receiver on the same database takes it over after this.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600), value_name = "SECONDS")]
+    pub hook_lease: u64,
 }
 
 /// The validated configuration of `stripe-mcp webhooks`: no API key involved.
@@ -138,14 +151,16 @@ pub struct WebhooksConfig {
     pub listen: String,
     /// The route Stripe posts to.
     pub path: String,
-    /// The ledger file.
-    pub db: PathBuf,
+    /// The store: a SQLite file or a PostgreSQL URL.
+    pub db: DbTarget,
     /// The accepted signing secrets.
     pub secrets: Secrets,
     /// Signed timestamps further than this from now are refused.
     pub tolerance: Duration,
     /// `--on-paid`.
     pub on_paid: Option<String>,
+    /// `--hook-lease`.
+    pub hook_lease: Duration,
 }
 
 impl WebhooksConfig {
@@ -165,14 +180,14 @@ impl WebhooksConfig {
                 args.listen
             )));
         }
-        let db = match cli.db.clone().filter(|p| !p.as_os_str().is_empty()) {
-            Some(p) => p,
-            None => ledger::default_path().ok_or_else(|| {
+        let db = match db_target(cli)? {
+            Some(t) => t,
+            None => DbTarget::Sqlite(crate::store::default_path().ok_or_else(|| {
                 ConfigError::Invalid(
                     "no --db given and neither XDG_DATA_HOME nor HOME is set: pass --db PATH"
                         .into(),
                 )
-            })?,
+            })?),
         };
         let on_paid = match args.on_paid.as_deref().map(str::trim) {
             None => None,
@@ -190,6 +205,7 @@ impl WebhooksConfig {
             secrets,
             tolerance: Duration::from_secs(args.tolerance),
             on_paid,
+            hook_lease: Duration::from_secs(args.hook_lease),
         })
     }
 }
@@ -205,8 +221,8 @@ pub struct Config {
     pub read_only: bool,
     /// What the tools read besides the client.
     pub settings: Settings,
-    /// `--db`: the order ledger to open, which adds the order tools.
-    pub db: Option<PathBuf>,
+    /// `--db`: the order store to open, which adds the order tools.
+    pub db: Option<DbTarget>,
 }
 
 /// Why the configuration was refused. Messages never contain the key.
@@ -284,9 +300,22 @@ impl Config {
                 app_base_url,
                 ledger: None,
             },
-            db: cli.db.clone().filter(|p| !p.as_os_str().is_empty()),
+            db: db_target(cli)?,
         })
     }
+}
+
+/// `--db` / `STRIPE_MCP_DB` as a store target (`None` when absent or empty); a PostgreSQL
+/// password is registered with the redaction of everything the process prints.
+pub fn db_target(cli: &Cli) -> Result<Option<DbTarget>, ConfigError> {
+    let Some(raw) = cli.db.as_deref().filter(|d| !d.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let target = DbTarget::parse(raw).map_err(ConfigError::Invalid)?;
+    if let Some(password) = target.password() {
+        crate::guard::redact::register(password);
+    }
+    Ok(Some(target))
 }
 
 /// What a `.env` in the working directory may set: the secrets it exists for. Never
@@ -470,7 +499,7 @@ mod tests {
         assert_eq!(c.path, "/webhook/stripe");
         assert_eq!(c.tolerance, Duration::from_secs(300));
         assert_eq!(c.secrets.len(), 2);
-        assert_eq!(c.db, PathBuf::from("/tmp/x.db"));
+        assert_eq!(c.db, DbTarget::Sqlite("/tmp/x.db".into()));
         let e = parse(&["webhooks", "--webhook-secret=sk_test_1", "--db=/tmp/x.db"]).unwrap_err();
         assert!(e.to_string().contains("whsec_"), "{e}");
         assert!(!e.to_string().contains("sk_test_1"));

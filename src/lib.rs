@@ -13,16 +13,24 @@
 //! - [`guard`]: what runs around every call: redaction of secrets from everything
 //!   that leaves the process, and back-pressure on in-flight work.
 //! - [`check`]: `stripe-mcp check`, the "test the connection" command.
+//! - [`store`]: the one store interface (`--db`): events once, orders and their state
+//!   machine, fulfillments, leased `--on-paid` runs, spending reservations, the audit trail:
+//!   - [`store::orders`]: the pure parts: event parsing, the state machine, the records.
+//!   - [`store::sqlite`]: the embedded backend (one file, WAL, `synchronous=FULL`).
+//!   - `store::postgres`: the shared backend (`--db postgres://...`, feature `postgres`):
+//!     a bounded pool, TLS by `sslmode`, timeouts, leases with `FOR UPDATE SKIP LOCKED`.
+//!   - [`store::migrations`]: numbered schema versions of both, applied at open.
+//!   - [`store::guard`]: spending-limit arithmetic and audit records.
+//!   - [`store::cli`]: `stripe-mcp db status` / `db migrate`.
 //! - [`webhooks`]: `stripe-mcp webhooks`, the receiver of Stripe's signed events that
 //!   fulfills paid checkouts exactly once:
 //!   - [`webhooks::signature`]: `Stripe-Signature` verification on the raw bytes (pure).
-//!   - [`webhooks::ledger`]: the SQLite ledger: events once, orders and their state
-//!     machine, fulfillments, queued `--on-paid` runs.
 //!   - [`webhooks::receiver`]: the axum route: bounded body read, verify, record in one
-//!     transaction, answer.
+//!     store transaction, answer (2xx only after the commit).
 //!   - [`webhooks::serve`]: the accept loop: connection cap, header, idle and
 //!     connection-age deadlines.
-//!   - [`webhooks::on_paid`]: runs `--on-paid` after the commit; retries at start-up.
+//!   - [`webhooks::on_paid`]: runs `--on-paid` after the commit under a lease; retries
+//!     at start-up and takes over runs whose holder died.
 //! - [`transport`]: how MCP arrives besides stdio: [`transport::http`], `serve --http`
 //!   (streamable HTTP in axum: `/mcp`, health, protected-resource metadata, access logs,
 //!   graceful shutdown), and [`transport::routed`], the handler that serves each request
@@ -30,13 +38,14 @@
 //! - [`auth`]: who is calling a remote server (their own Stripe key, a tenant token, an
 //!   OAuth JWT) and the isolated [`auth::Tenant`] (client, tools, rate limit) it yields.
 //! - [`tenants`]: the tenants file and `stripe-mcp tenants add`.
-//! - [`tools::orders`]: `get_order_status` and `list_orders` over the same ledger (`--db`).
+//! - [`tools::orders`]: `get_order_status` and `list_orders` over the same store (`--db`).
 
 pub mod auth;
 pub mod check;
 pub mod config;
 pub mod guard;
 pub mod server;
+pub mod store;
 pub mod stripe;
 pub mod tenants;
 pub mod tools;

@@ -11,8 +11,9 @@ use stripe_mcp::{
         backpressure::{Backpressure, GatedReader, GatedWriter},
         redact::{self, RedactingStderr},
     },
+    store::Store,
     stripe::Client,
-    webhooks::{self, ledger::Ledger},
+    webhooks,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -98,6 +99,16 @@ async fn run(cli: Cli) -> ExitCode {
         };
     }
 
+    // The store's schema: no key involved.
+    if let Some(Command::Db(args)) = &cli.command {
+        return match config::db_target(&cli) {
+            Ok(target) => stripe_mcp::store::cli::run(target, args).await,
+            Err(e) => {
+                fail!("stripe-mcp db: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     // Remote MCP and the tenants file: every tenant brings its own key.
     if let Some(Command::Tenants(args)) = &cli.command {
         return stripe_mcp::tenants::run(args);
@@ -138,20 +149,18 @@ async fn run(cli: Cli) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-        Command::Webhooks(_) | Command::Tenants(_) => unreachable!("handled above"),
+        Command::Webhooks(_) | Command::Tenants(_) | Command::Db(_) => {
+            unreachable!("handled above")
+        }
         Command::Serve(_) => {
-            if let Some(path) = config.db.clone() {
-                match tokio::task::spawn_blocking(move || Ledger::open(&path)).await {
-                    Ok(Ok(ledger)) => {
-                        tracing::info!(db = %ledger.path().display(), "order ledger opened: get_order_status and list_orders are offered");
-                        config.settings.ledger = Some(ledger);
-                    }
-                    Ok(Err(e)) => {
-                        fail!("stripe-mcp: {e}");
-                        return ExitCode::from(2);
+            if let Some(target) = config.db.clone() {
+                match Store::open(&target).await {
+                    Ok(store) => {
+                        tracing::info!(db = %store.shown(), backend = store.backend(), "order store opened: get_order_status and list_orders are offered");
+                        config.settings.ledger = Some(store);
                     }
                     Err(e) => {
-                        fail!("stripe-mcp: could not open the order ledger: {e}");
+                        fail!("stripe-mcp: {e}");
                         return ExitCode::from(2);
                     }
                 }

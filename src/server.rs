@@ -20,12 +20,12 @@ use crate::{
         backpressure::{Backpressure, Overloaded},
         redact,
     },
+    store::Store,
     stripe::{
         self, Client, IdempotencyKey, Mode,
         client::{CALL_NOTES, CallNotes},
     },
     tools::{ToolError, error::ErrorContext},
-    webhooks::ledger::Ledger,
 };
 
 /// Which tools to register.
@@ -86,7 +86,7 @@ pub struct Settings {
     /// `APP_BASE_URL`: default success and cancel URLs for checkouts.
     pub app_base_url: Option<Url>,
     /// `--db`: the webhook receiver's order ledger; present, it adds the order tools.
-    pub ledger: Option<Ledger>,
+    pub ledger: Option<Store>,
 }
 
 /// The stripe-mcp server. Cheap to clone: everything is shared.
@@ -190,7 +190,7 @@ impl StripeMcp {
                 wanted.push(name.clone());
             } else if ORDER_TOOLS.contains(&name.as_str()) {
                 return Err(format!(
-                    "{name} reads the webhook receiver's order ledger: start the server with --db PATH (the same file `stripe-mcp webhooks --db PATH` writes)"
+                    "{name} reads the webhook receiver's order ledger: start the server with --db PATH|URL (the same store `stripe-mcp webhooks --db` writes)"
                 ));
             } else if let Some((_, tools)) = PERMISSIONS.iter().find(|(p, _)| p == name) {
                 wanted.extend(

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{WEBHOOK_SECRET, start_receiver, temp_db};
 use serde_json::Value;
-use stripe_mcp::webhooks::ledger::Ledger;
+use stripe_mcp::store::{DbTarget, Store};
 
 /// The id of the event of `kind` whose object is `object_id`, once localstripe lists it.
 async fn event_for(http: &reqwest::Client, base: &str, kind: &str, object_id: &str) -> String {
@@ -37,10 +37,10 @@ async fn event_for(http: &reqwest::Client, base: &str, kind: &str, object_id: &s
     panic!("localstripe never listed a {kind} event for {object_id}");
 }
 
-async fn wait_recorded(ledger: &Ledger, id: &str) {
+async fn wait_recorded(ledger: &Store, id: &str) {
     // localstripe waits a second before it sends.
     for _ in 0..150 {
-        if ledger.has_event(id).unwrap() {
+        if ledger.has_event(id).await.unwrap() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -99,7 +99,9 @@ async fn localstripes_signed_events_verify_and_are_recorded_by_id() {
     let intent_id = intent["id"].as_str().unwrap();
     assert_eq!(intent["status"], "succeeded", "{intent}");
 
-    let ledger = Ledger::open(&db).unwrap();
+    let ledger = Store::open(&DbTarget::Sqlite(db.to_path_buf()))
+        .await
+        .unwrap();
     let created = event_for(&http, &base, "customer.created", customer_id).await;
     let succeeded = event_for(&http, &base, "payment_intent.succeeded", intent_id).await;
     wait_recorded(&ledger, &created).await;

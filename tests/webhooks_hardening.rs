@@ -10,9 +10,9 @@ use common::{
     start_receiver, temp_db,
 };
 use serde_json::{Value, json};
-use stripe_mcp::webhooks::{
-    ledger::{Ledger, OrderStatus},
-    signature,
+use stripe_mcp::{
+    store::{DbTarget, OrderStatus, Store},
+    webhooks::signature,
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -139,7 +139,15 @@ async fn a_body_declared_over_1_mib_is_refused_before_it_is_sent() {
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("body over 1048576 bytes"), "{answer}");
-    assert_eq!(Ledger::open(&db).unwrap().event_count().unwrap(), 0);
+    assert_eq!(
+        Store::open(&DbTarget::Sqlite(db.to_path_buf()))
+            .await
+            .unwrap()
+            .event_count()
+            .await
+            .unwrap(),
+        0
+    );
     rx.kill().await;
 }
 
@@ -348,9 +356,15 @@ async fn a_valid_delivery_is_served_promptly_while_1000_slow_clients_wait_and_ea
         worst[3],
         peak_rss_kib(pid)
     );
-    let ledger = Ledger::open(&db).unwrap();
+    let ledger = Store::open(&DbTarget::Sqlite(db.to_path_buf()))
+        .await
+        .unwrap();
     assert_eq!(
-        ledger.orders(Some(OrderStatus::Paid), 100).unwrap().len(),
+        ledger
+            .orders(Some(OrderStatus::Paid), 100)
+            .await
+            .unwrap()
+            .len(),
         6
     );
     let log = rx.kill().await;
@@ -439,13 +453,15 @@ async fn odd_signed_events_are_acknowledged_once_and_never_fulfilled_and_their_v
     let (status, answer) = deliver(&http, &rx.url, &body, WEBHOOK_SECRET).await;
     assert_eq!(status, 200, "{answer}");
 
-    let ledger = Ledger::open(&db).unwrap();
-    let orders = ledger.orders(None, 10).unwrap();
+    let ledger = Store::open(&DbTarget::Sqlite(db.to_path_buf()))
+        .await
+        .unwrap();
+    let orders = ledger.orders(None, 10).await.unwrap();
     assert_eq!(orders.len(), 1, "{orders:?}");
     assert_eq!(orders[0].session_id, "cs_test_odd_real");
-    assert!(ledger.order("cs_test_odd").unwrap().is_none());
+    assert!(ledger.order("cs_test_odd").await.unwrap().is_none());
     for (id, _, _) in &cases {
-        assert!(ledger.has_event(id).unwrap(), "{id} was not recorded");
+        assert!(ledger.has_event(id).await.unwrap(), "{id} was not recorded");
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let fulfilled = std::fs::read_to_string(&out).unwrap_or_default();

@@ -6,9 +6,9 @@ mod common;
 use std::{collections::BTreeSet, path::Path, sync::Arc, time::Duration};
 
 use common::{WEBHOOK_SECRET, deliver, post_raw, session_event, start_receiver, temp_db};
-use stripe_mcp::webhooks::{
-    ledger::{Ledger, OrderStatus},
-    signature,
+use stripe_mcp::{
+    store::{DbTarget, OrderStatus, Store},
+    webhooks::signature,
 };
 
 /// An `--on-paid` command that appends each order it is given, one JSON line, to `out`.
@@ -70,8 +70,10 @@ async fn a_signed_paid_checkout_is_fulfilled_once_and_a_duplicate_delivery_chang
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(lines(&out).len(), 1, "the hook ran twice");
 
-    let ledger = Ledger::open(&db).unwrap();
-    let order = ledger.order("cs_test_dup").unwrap().unwrap();
+    let ledger = Store::open(&DbTarget::Sqlite(db.to_path_buf()))
+        .await
+        .unwrap();
+    let order = ledger.order("cs_test_dup").await.unwrap().unwrap();
     assert_eq!(order.status, OrderStatus::Paid);
     let f = order.fulfillment.unwrap();
     assert_eq!(
@@ -79,7 +81,7 @@ async fn a_signed_paid_checkout_is_fulfilled_once_and_a_duplicate_delivery_chang
         ("evt_dup_1", Some("sku-tee"))
     );
     assert_eq!(order.hook.unwrap().state, "done");
-    assert_eq!(ledger.event_count().unwrap(), 1);
+    assert_eq!(ledger.event_count().await.unwrap(), 1);
     let log = rx.kill().await;
     assert!(!log.contains(WEBHOOK_SECRET), "the secret reached the log");
 }
@@ -112,9 +114,18 @@ async fn twenty_concurrent_deliveries_of_one_event_fulfill_once() {
     wait_for_lines(&out, 1).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(lines(&out).len(), 1, "fulfilled more than once");
-    let ledger = Ledger::open(&db).unwrap();
-    assert_eq!(ledger.event_count().unwrap(), 1);
-    assert_eq!(ledger.orders(Some(OrderStatus::Paid), 10).unwrap().len(), 1);
+    let ledger = Store::open(&DbTarget::Sqlite(db.to_path_buf()))
+        .await
+        .unwrap();
+    assert_eq!(ledger.event_count().await.unwrap(), 1);
+    assert_eq!(
+        ledger
+            .orders(Some(OrderStatus::Paid), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     rx.kill().await;
 }
 
@@ -152,8 +163,10 @@ async fn expired_after_paid_leaves_it_paid_and_a_delayed_payment_waits_then_pays
         "unpaid",
     ))
     .await;
-    let ledger = Ledger::open(&db).unwrap();
-    let b = ledger.order("cs_test_b").unwrap().unwrap();
+    let ledger = Store::open(&DbTarget::Sqlite(db.to_path_buf()))
+        .await
+        .unwrap();
+    let b = ledger.order("cs_test_b").await.unwrap().unwrap();
     assert_eq!(b.status, OrderStatus::AwaitingPayment);
     assert!(b.fulfillment.is_none());
     send(session_event(
@@ -171,15 +184,15 @@ async fn expired_after_paid_leaves_it_paid_and_a_delayed_payment_waits_then_pays
     ))
     .await;
 
-    let a = ledger.order("cs_test_a").unwrap().unwrap();
+    let a = ledger.order("cs_test_a").await.unwrap().unwrap();
     assert_eq!(a.status, OrderStatus::Paid);
     assert_eq!(a.last_event_id, "evt_o1");
-    let b = ledger.order("cs_test_b").unwrap().unwrap();
+    let b = ledger.order("cs_test_b").await.unwrap().unwrap();
     assert_eq!(b.status, OrderStatus::Paid);
     assert_eq!(b.fulfillment.unwrap().event_id, "evt_o4");
-    let c = ledger.order("cs_test_c").unwrap().unwrap();
+    let c = ledger.order("cs_test_c").await.unwrap().unwrap();
     assert_eq!(c.status, OrderStatus::PaymentFailed);
-    assert_eq!(ledger.event_count().unwrap(), 5);
+    assert_eq!(ledger.event_count().await.unwrap(), 5);
     rx.kill().await;
 }
 
@@ -275,9 +288,11 @@ async fn unverifiable_deliveries_get_a_4xx_with_a_reason_and_nothing_is_recorded
     let (status, answer) = post_raw(&http, &rx.url, &big, Some(&sig)).await;
     assert_eq!(status, 413, "{answer}");
 
-    let ledger = Ledger::open(&db).unwrap();
+    let ledger = Store::open(&DbTarget::Sqlite(db.to_path_buf()))
+        .await
+        .unwrap();
     assert_eq!(
-        ledger.event_count().unwrap(),
+        ledger.event_count().await.unwrap(),
         0,
         "a refused delivery was recorded"
     );
@@ -299,7 +314,15 @@ async fn rotated_secrets_both_verify() {
     let b = session_event("evt_r2", "checkout.session.completed", "cs_test_r2", "paid");
     assert_eq!(deliver(&http, &rx.url, &a, "whsec_old_one").await.0, 200);
     assert_eq!(deliver(&http, &rx.url, &b, "whsec_new_one").await.0, 200);
-    assert_eq!(Ledger::open(&db).unwrap().event_count().unwrap(), 2);
+    assert_eq!(
+        Store::open(&DbTarget::Sqlite(db.to_path_buf()))
+            .await
+            .unwrap()
+            .event_count()
+            .await
+            .unwrap(),
+        2
+    );
     rx.kill().await;
 }
 
@@ -373,10 +396,12 @@ async fn a_kill_between_receiving_and_committing_loses_nothing_that_was_acknowle
 
     // Restart on the same database: every acknowledged event is there.
     let rx = start_receiver(&db, WEBHOOK_SECRET, &[]).await;
-    let ledger = Ledger::open(&db).unwrap();
+    let ledger = Store::open(&DbTarget::Sqlite(db.to_path_buf()))
+        .await
+        .unwrap();
     for id in &acked {
         assert!(
-            ledger.has_event(id).unwrap(),
+            ledger.has_event(id).await.unwrap(),
             "{id} was acknowledged but lost"
         );
     }
@@ -385,9 +410,13 @@ async fn a_kill_between_receiving_and_committing_loses_nothing_that_was_acknowle
         let (status, answer) = deliver(&http, &rx.url, body, WEBHOOK_SECRET).await;
         assert_eq!(status, 200, "{answer}");
     }
-    assert_eq!(ledger.event_count().unwrap(), TOTAL as i64);
+    assert_eq!(ledger.event_count().await.unwrap(), TOTAL as i64);
     assert_eq!(
-        ledger.orders(Some(OrderStatus::Paid), 1000).unwrap().len(),
+        ledger
+            .orders(Some(OrderStatus::Paid), 1000)
+            .await
+            .unwrap()
+            .len(),
         TOTAL
     );
     eprintln!(
@@ -418,10 +447,18 @@ async fn a_failed_on_paid_command_is_retried_at_the_next_start_and_never_rerun_a
         "paid",
     );
     assert_eq!(deliver(&http, &rx.url, &body, WEBHOOK_SECRET).await.0, 200);
-    let ledger = Ledger::open(&db).unwrap();
+    let ledger = Store::open(&DbTarget::Sqlite(db.to_path_buf()))
+        .await
+        .unwrap();
     let mut state = String::new();
     for _ in 0..100 {
-        let hook = ledger.order("cs_test_hook").unwrap().unwrap().hook.unwrap();
+        let hook = ledger
+            .order("cs_test_hook")
+            .await
+            .unwrap()
+            .unwrap()
+            .hook
+            .unwrap();
         state = hook.state.clone();
         if state == "failed" {
             let err = hook.last_error.unwrap();
@@ -446,6 +483,7 @@ async fn a_failed_on_paid_command_is_retried_at_the_next_start_and_never_rerun_a
     for _ in 0..100 {
         if ledger
             .order("cs_test_hook")
+            .await
             .unwrap()
             .unwrap()
             .hook
@@ -457,7 +495,13 @@ async fn a_failed_on_paid_command_is_retried_at_the_next_start_and_never_rerun_a
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let hook_state = ledger.order("cs_test_hook").unwrap().unwrap().hook.unwrap();
+    let hook_state = ledger
+        .order("cs_test_hook")
+        .await
+        .unwrap()
+        .unwrap()
+        .hook
+        .unwrap();
     assert_eq!(
         (hook_state.state.as_str(), hook_state.attempts),
         ("done", 2)

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use super::{ToolError, check_id};
 use crate::{
     server::StripeMcp,
+    store::{Order, OrderStatus, Store, StoreError},
     stripe::{checkout::CheckoutSession, currency},
-    webhooks::ledger::{Ledger, Order, OrderStatus},
 };
 
 /// Most orders `list_orders` returns at once.
@@ -159,31 +159,23 @@ pub fn summary(v: Verdict, order: Option<&Order>) -> String {
 }
 
 impl StripeMcp {
-    fn ledger(&self) -> Result<Ledger, ToolError> {
+    fn ledger(&self) -> Result<Store, ToolError> {
         self.settings.ledger.clone().ok_or_else(|| {
             ToolError::invalid("this server has no order ledger").with_hint(
-                "Start the server with --db PATH, the file `stripe-mcp webhooks` writes.",
+                "Start the server with --db PATH|URL, the store `stripe-mcp webhooks` writes.",
             )
         })
     }
 }
 
-/// Runs a blocking ledger read off the async threads.
-async fn read<T: Send + 'static>(
-    ledger: Ledger,
-    f: impl FnOnce(&Ledger) -> Result<T, crate::webhooks::ledger::LedgerError> + Send + 'static,
-) -> Result<T, ToolError> {
-    let result = tokio::task::spawn_blocking(move || f(&ledger))
-        .await
-        .map_err(|e| ToolError::unexpected(format!("the ledger read failed: {e}")))?;
-    result.map_err(|e| {
-        tracing::warn!(error = %e, "order ledger read failed");
-        ToolError {
-            retryable: true,
-            ..ToolError::unexpected(format!("the order ledger could not be read: {e}"))
-        }
-        .with_hint("The webhook receiver may be holding a long write; try again shortly.")
-    })
+/// A store read's failure as a retryable tool error.
+fn read_failed(e: StoreError) -> ToolError {
+    tracing::warn!(error = %e, "order store read failed");
+    ToolError {
+        retryable: true,
+        ..ToolError::unexpected(format!("the order store could not be read: {e}"))
+    }
+    .with_hint("The store may be busy or briefly unreachable (a write holding the lock, a database restart); try again shortly.")
 }
 
 #[tool_router(router = orders_router, vis = "pub(crate)")]
@@ -202,7 +194,7 @@ impl StripeMcp {
     ) -> Result<Json<OrderStatusOutput>, ToolError> {
         let session_id = check_id("session_id", args.session_id.trim(), &["cs_"])?;
         let id = session_id.clone();
-        let order = read(self.ledger()?, move |l| l.order(&id)).await?;
+        let order = self.ledger()?.order(&id).await.map_err(read_failed)?;
         let (stripe, stripe_error) = match self.client.retrieve_checkout_session(&session_id).await
         {
             Ok(s) => (Some(live(s)), None),
@@ -247,7 +239,11 @@ impl StripeMcp {
             }
         };
         let status = args.status;
-        let orders = read(self.ledger()?, move |l| l.orders(status, limit)).await?;
+        let orders = self
+            .ledger()?
+            .orders(status, limit)
+            .await
+            .map_err(read_failed)?;
         Ok(Json(ListOrdersOutput {
             count: orders.len(),
             orders,
@@ -272,7 +268,7 @@ fn live(s: CheckoutSession) -> LiveSession {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::webhooks::ledger::Hook;
+    use crate::store::Hook;
 
     fn order(status: OrderStatus, hook: Option<&str>) -> Order {
         Order {

@@ -48,9 +48,9 @@ use crate::{
     },
     config::{Cli, Config},
     server::StripeMcp,
+    store::Store,
     stripe::Client,
     tenants::TenantDefaults,
-    webhooks::ledger::Ledger,
 };
 
 /// Stands in for the server's own key in modes where every tenant brings its own; never
@@ -218,7 +218,7 @@ pub async fn main(
 async fn prepare(
     mut cli: Cli,
     args: &ServeArgs,
-) -> Result<(HttpConfig, Auth, Option<Ledger>), String> {
+) -> Result<(HttpConfig, Auth, Option<Store>), String> {
     let http = HttpConfig::from_args(args)?;
     let own_key = args.auth == AuthMode::None;
     if !own_key {
@@ -231,12 +231,8 @@ async fn prepare(
         cli.api_key = Some(NO_SERVER_KEY.to_owned());
     }
     let mut config = Config::from_cli(&cli).map_err(|e| e.to_string())?;
-    if let Some(path) = config.db.clone() {
-        let ledger = tokio::task::spawn_blocking(move || Ledger::open(&path))
-            .await
-            .map_err(|e| format!("could not open the order ledger: {e}"))?
-            .map_err(|e| e.to_string())?;
-        config.settings.ledger = Some(ledger);
+    if let Some(target) = config.db.clone() {
+        config.settings.ledger = Some(Store::open(&target).await.map_err(|e| e.to_string())?);
     }
     let ledger = config.settings.ledger.clone();
     let rate = (args.rate_limit, args.rate_burst);
@@ -353,7 +349,7 @@ struct App {
     /// RFC 9728 metadata, served in OAuth mode.
     resource_metadata: Option<serde_json::Value>,
     /// `--db`, checked by `/readyz`.
-    ledger: Option<Ledger>,
+    ledger: Option<Store>,
 }
 
 /// Sessions idle longer than rmcp keeps them are forgotten here too.
@@ -366,7 +362,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     config: HttpConfig,
     auth: Auth,
-    ledger: Option<Ledger>,
+    ledger: Option<Store>,
     shutdown: impl Future<Output = ()> + Send + 'static,
     mut reload: impl FnMut() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send,
 ) -> std::io::Result<()> {
@@ -579,9 +575,7 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
     }
     if let Some(ledger) = app.ledger.clone() {
-        let reachable = tokio::task::spawn_blocking(move || ledger.event_count().is_ok())
-            .await
-            .unwrap_or(false);
+        let reachable = ledger.event_count().await.is_ok();
         if !reachable {
             return (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -1,11 +1,12 @@
 //! `stripe-mcp webhooks`: receives Stripe's signed events and fulfills each paid
-//! Checkout Session exactly once, in an embedded SQLite ledger the MCP server can read.
+//! Checkout Session exactly once, in the store ([`crate::store`]: embedded SQLite, or one
+//! PostgreSQL shared by several receivers) the MCP server reads.
 //!
 //! A delivery is verified on its raw bytes ([`signature`]), recorded in one transaction
-//! ([`ledger`]) and only then acknowledged ([`receiver`]); an order entering `paid` may
-//! run the `--on-paid` command once ([`on_paid`]). [`serve`] bounds connections and reads.
+//! ([`crate::store::Store::record`]) and only then acknowledged ([`receiver`]); an order
+//! entering `paid` may run the `--on-paid` command once ([`on_paid`]). [`serve`] bounds
+//! connections and reads.
 
-pub mod ledger;
 pub mod on_paid;
 pub mod receiver;
 pub mod serve;
@@ -23,28 +24,28 @@ pub fn unix_now() -> i64 {
         .unwrap_or_default()
 }
 
-/// Opens the ledger, binds, retries unfinished `--on-paid` runs, and serves until `shutdown`.
+/// Opens the store, binds, retries unfinished `--on-paid` runs, and serves until `shutdown`.
 ///
-/// Prints the database path and `listening on ADDR` on stderr (port 0 picks a free port).
+/// Prints the database (path, or URL with the password masked) and `listening on ADDR` on stderr (port 0 picks a free port).
 pub async fn run(
     config: WebhooksConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> ExitCode {
-    let path = config.db.clone();
-    let ledger = match tokio::task::spawn_blocking(move || ledger::Ledger::open(&path)).await {
-        Ok(Ok(l)) => l,
-        Ok(Err(e)) => {
-            eprintln!("stripe-mcp webhooks: {e}");
-            return ExitCode::from(2);
-        }
+    let options = crate::store::Options {
+        hook_lease: config.hook_lease,
+        ..crate::store::Options::default()
+    };
+    let store = match crate::store::Store::open_with(&config.db, options).await {
+        Ok(s) => s,
         Err(e) => {
-            eprintln!("stripe-mcp webhooks: could not open the ledger: {e}");
+            eprintln!("stripe-mcp webhooks: {e}");
             return ExitCode::from(2);
         }
     };
     eprintln!(
-        "stripe-mcp webhooks: order ledger at {}",
-        ledger.path().display()
+        "stripe-mcp webhooks: order store ({}) at {}",
+        store.backend(),
+        store.shown()
     );
     let listener = match tokio::net::TcpListener::bind(&config.listen).await {
         Ok(l) => l,
@@ -65,12 +66,12 @@ pub async fn run(
     };
     let on_paid = config.on_paid.map(|c| Arc::new(on_paid::OnPaid::new(c)));
     if let Some(hook) = &on_paid {
-        tokio::spawn(on_paid::retry_pending(ledger.clone(), hook.clone()));
+        tokio::spawn(on_paid::retry_pending(store.clone(), hook.clone()));
     }
     let receiver = Arc::new(receiver::Receiver::new(
         config.secrets,
         config.tolerance,
-        ledger,
+        store,
         on_paid,
     ));
     let max_connections = serve::connection_limit();

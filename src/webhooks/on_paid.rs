@@ -1,19 +1,20 @@
 //! `--on-paid COMMAND`: run once per order entering `paid`, the order as JSON on stdin.
 //!
-//! The run is queued in the ledger in the same transaction that records the fulfillment,
-//! started after the commit, and marked done only when the command exits 0. A failure is
-//! recorded and retried when the receiver next starts. The one window left is a crash
-//! after the command succeeded and before `done` was written: then it runs again on the
-//! next start, so the command should treat the session id as its idempotency key.
+//! The run is queued in the store in the same transaction that records the fulfillment,
+//! claimed after the commit by exactly one process (a lease in the store, renewed while
+//! the command runs), and marked done only when the command exits 0. A failure is
+//! recorded and retried when a receiver next starts. A receiver that dies holding a run
+//! loses it when the lease expires: every receiver sweeps for expired leases (and for
+//! runs queued by a receiver that died before claiming them) and takes them over. The one
+//! window left is a crash after the command succeeded and before `done` was written: then
+//! it runs again, so the command should treat the session id as its idempotency key.
 
 use std::{process::Stdio, sync::Arc, time::Duration};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{
-    ledger::{Fulfillment, Ledger},
-    unix_now,
-};
+use super::unix_now;
+use crate::store::{Claim, Fulfillment, Store};
 
 /// How long one run may take before it is killed and recorded as failed.
 pub const HOOK_TIMEOUT: Duration = Duration::from_secs(120);
@@ -105,61 +106,106 @@ impl OnPaid {
 }
 
 /// Claims, runs and settles one queued hook run. Does nothing if another caller holds it.
-pub async fn run_queued(ledger: Ledger, hook: Arc<OnPaid>, session_id: String) {
-    let claim = {
-        let (ledger, id) = (ledger.clone(), session_id.clone());
-        tokio::task::spawn_blocking(move || ledger.claim_hook(&id, unix_now())).await
-    };
-    let fulfillment = match claim {
-        Ok(Ok(Some(f))) => f,
-        Ok(Ok(None)) => return,
-        Ok(Err(e)) => {
-            tracing::error!(session_id, error = %e, "on-paid: could not claim the run; retried at next start");
-            return;
-        }
+pub async fn run_queued(store: Store, hook: Arc<OnPaid>, session_id: String) {
+    match store.claim_hook(&session_id, unix_now()).await {
+        Ok(Some(claim)) => run_claimed(&store, &hook, &session_id, claim).await,
+        Ok(None) => {}
         Err(e) => {
-            tracing::error!(session_id, error = %e, "on-paid: claim task failed");
-            return;
+            tracing::error!(session_id, error = %e, "on-paid: could not claim the run; a receiver takes it over later");
         }
-    };
-    let result = hook.run(&fulfillment).await;
-    match &result {
-        Ok(()) => tracing::info!(session_id, "on-paid command succeeded"),
-        // The detail (stderr) is kept in the ledger, not logged: it may name the customer.
-        Err(_) => tracing::warn!(
-            session_id,
-            "on-paid command failed; recorded, and retried at the receiver's next start"
-        ),
-    }
-    let settle = {
-        let id = session_id.clone();
-        tokio::task::spawn_blocking(move || ledger.finish_hook(&id, result, unix_now())).await
-    };
-    if !matches!(settle, Ok(Ok(()))) {
-        tracing::error!(
-            session_id,
-            "on-paid: could not record the outcome; it will run again at next start"
-        );
     }
 }
 
-/// At start-up: runs every queued, failed or interrupted hook, one after another.
-pub async fn retry_pending(ledger: Ledger, hook: Arc<OnPaid>) {
-    let pending = {
-        let ledger = ledger.clone();
-        tokio::task::spawn_blocking(move || ledger.hooks_to_retry(unix_now())).await
-    };
-    let ids = match pending {
-        Ok(Ok(ids)) => ids,
-        _ => {
-            tracing::error!("on-paid: could not list the runs to retry");
-            return;
+/// Runs a claimed run, renewing its lease every third of it, and records the outcome.
+async fn run_claimed(store: &Store, hook: &OnPaid, session_id: &str, claim: Claim) {
+    let Claim { fulfillment, token } = claim;
+    let renew_every = (store.hook_lease() / 3).max(Duration::from_millis(300));
+    let renew = async {
+        loop {
+            tokio::time::sleep(renew_every).await;
+            match store.renew_hook(session_id, &token, unix_now()).await {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(
+                    session_id,
+                    "on-paid: the lease was taken over while the command ran; it may run twice"
+                ),
+                Err(e) => {
+                    tracing::warn!(session_id, error = %e, "on-paid: could not renew the lease")
+                }
+            }
         }
     };
-    if !ids.is_empty() {
-        tracing::info!(count = ids.len(), "on-paid: retrying unfinished runs");
+    let result = tokio::select! {
+        result = hook.run(&fulfillment) => result,
+        () = renew => unreachable!("the renewal loop never ends"),
+    };
+    match &result {
+        Ok(()) => tracing::info!(session_id, "on-paid command succeeded"),
+        // The detail (stderr) is kept in the store, not logged: it may name the customer.
+        Err(_) => tracing::warn!(
+            session_id,
+            "on-paid command failed; recorded, and retried at a receiver's next start"
+        ),
     }
-    for id in ids {
-        run_queued(ledger.clone(), hook.clone(), id).await;
+    match store
+        .finish_hook(session_id, &token, result, unix_now())
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            session_id,
+            "on-paid: the lease was taken over before the outcome was recorded"
+        ),
+        Err(e) => tracing::error!(
+            session_id,
+            error = %e,
+            "on-paid: could not record the outcome; it runs again when the lease expires"
+        ),
+    }
+}
+
+/// Claims and runs due runs one after another until none is left; returns how many ran.
+async fn drain(store: &Store, hook: &OnPaid, before: i64) -> usize {
+    let mut ran = 0;
+    loop {
+        match store.claim_next_hook(unix_now(), before).await {
+            Ok(Some((session_id, claim))) => {
+                ran += 1;
+                run_claimed(store, hook, &session_id, claim).await;
+            }
+            Ok(None) => return ran,
+            Err(e) => {
+                tracing::error!(error = %e, "on-paid: could not look for runs to take over");
+                return ran;
+            }
+        }
+    }
+}
+
+/// At start-up: runs every queued, failed or abandoned run, one after another; then keeps
+/// sweeping (every half lease) for runs whose holder died: expired leases, and runs queued
+/// more than a lease ago that nobody claimed. Runs until the process ends.
+pub async fn retry_pending(store: Store, hook: Arc<OnPaid>) {
+    match store.hooks_due(unix_now()).await {
+        Ok(ids) => {
+            if !ids.is_empty() {
+                tracing::info!(count = ids.len(), "on-paid: retrying unfinished runs");
+            }
+            for id in ids {
+                run_queued(store.clone(), hook.clone(), id).await;
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "on-paid: could not list the runs to retry"),
+    }
+    let lease = store.hook_lease();
+    let lease_secs = i64::try_from(lease.as_secs()).unwrap_or(i64::MAX);
+    let mut tick = tokio::time::interval((lease / 2).max(Duration::from_millis(500)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let ran = drain(&store, &hook, unix_now().saturating_sub(lease_secs)).await;
+        if ran > 0 {
+            tracing::info!(count = ran, "on-paid: took over runs whose holder stopped");
+        }
     }
 }

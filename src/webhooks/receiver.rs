@@ -1,5 +1,5 @@
 //! The HTTP receiver: one route, the raw body (at most 1 MiB, read against a deadline),
-//! verify and parse on a blocking thread, then one ledger transaction, then the answer.
+//! verify and parse on a blocking thread, then one store transaction, then the answer.
 //! A 2xx means "committed".
 
 use std::{pin::Pin, sync::Arc, time::Duration};
@@ -16,11 +16,11 @@ use serde_json::json;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::{
-    ledger::{Event, Ledger, parse_event},
     on_paid::{self, OnPaid},
     signature::{self, Secrets},
     unix_now,
 };
+use crate::store::{Event, Store, parse_event};
 
 /// Stripe's events are far smaller; anything bigger is not from Stripe.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -50,8 +50,8 @@ pub struct Receiver {
     pub secrets: Secrets,
     /// How far the signed timestamp may be from now.
     pub tolerance: Duration,
-    /// Where events and orders are recorded.
-    pub ledger: Ledger,
+    /// Where events and orders are recorded (SQLite or PostgreSQL).
+    pub store: Store,
     /// `--on-paid`, when given.
     pub on_paid: Option<Arc<OnPaid>>,
     /// [`LARGE_BODY_BUDGET_KIB`] permits: what buffering a body over [`SMALL_BODY`] reserves.
@@ -63,13 +63,13 @@ impl Receiver {
     pub fn new(
         secrets: Secrets,
         tolerance: Duration,
-        ledger: Ledger,
+        store: Store,
         on_paid: Option<Arc<OnPaid>>,
     ) -> Receiver {
         Receiver {
             secrets,
             tolerance,
-            ledger,
+            store,
             on_paid,
             large_bodies: Semaphore::new(LARGE_BODY_BUDGET_KIB),
         }
@@ -276,24 +276,15 @@ async fn receive(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body
         Err(reason) => return refuse(StatusCode::BAD_REQUEST, reason),
     };
 
-    let ledger = rx.ledger.clone();
     let queue_hook = rx.on_paid.is_some();
     let id = event.id.clone();
     let kind = event.kind.clone();
-    let recorded =
-        tokio::task::spawn_blocking(move || ledger.record(&event, now, queue_hook)).await;
-    let recorded = match recorded {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => {
-            // Not acknowledged: Stripe retries, and nothing was committed.
-            tracing::error!(event_id = loggable(&id), error = %e, "webhook not recorded");
-            return answer(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                json!({"error": "not recorded; retry"}),
-            );
-        }
+    // One transaction; a lost connection, a timeout or a failed commit is an error here,
+    // and then nothing was committed: 500, and Stripe retries.
+    let recorded = match rx.store.record(event, now, queue_hook).await {
+        Ok(r) => r,
         Err(e) => {
-            tracing::error!(event_id = loggable(&id), error = %e, "webhook recording task failed");
+            tracing::error!(event_id = loggable(&id), error = %e, "webhook not recorded");
             return answer(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 json!({"error": "not recorded; retry"}),
@@ -321,7 +312,7 @@ async fn receive(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body
         && let (Some(hook), Some(session_id)) = (rx.on_paid.clone(), recorded.session_id.clone())
     {
         // After the commit, off the request: Stripe is answered at once.
-        tokio::spawn(on_paid::run_queued(rx.ledger.clone(), hook, session_id));
+        tokio::spawn(on_paid::run_queued(rx.store.clone(), hook, session_id));
     }
     answer(
         StatusCode::OK,
