@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use url::Url;
 
 use crate::{
+    guard::{GuardSettings, confirm::ConfirmMode},
     server::{Settings, ToolSelection},
     stripe::{
         ApiKey, ClientConfig,
@@ -92,6 +93,22 @@ pub struct Cli {
     /// The order ledger (SQLite) the webhook receiver writes. Given to the MCP server, it adds get_order_status and list_orders. `webhooks` defaults to $XDG_DATA_HOME/stripe-mcp/orders.db (~/.local/share/stripe-mcp/orders.db).
     #[arg(long, env = "STRIPE_MCP_DB", global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
+
+    /// Guardrails (see the README's "Guardrails"): when a person confirms refunds, payments taken, cancellations, irreversible changes and stripe_api_write through an MCP form before anything is sent. auto: when the client can show one; always: refuse (confirmation_unavailable) when it cannot; never.
+    #[arg(long, value_enum, env = "STRIPE_MCP_CONFIRM", default_value_t = ConfirmMode::Auto, global = true)]
+    pub confirm: ConfirmMode,
+
+    /// Seconds a person has to answer a confirmation; then the call fails with confirmation_timeout and nothing is sent.
+    #[arg(long, env = "STRIPE_MCP_CONFIRM_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(5..=3600), global = true, value_name = "SECONDS")]
+    pub confirm_timeout: u64,
+
+    /// With a live key (sk_live_/rk_live_), offer the write tools; without this flag a live key gets a read-only server.
+    #[arg(long, env = "STRIPE_MCP_ALLOW_LIVE_WRITES", global = true)]
+    pub allow_live_writes: bool,
+
+    /// Mask personal data (emails, names, phones, addresses, card fingerprints) in every tool output; requests are unchanged.
+    #[arg(long, env = "STRIPE_MCP_REDACT", global = true)]
+    pub redact: bool,
 }
 
 /// Subcommands.
@@ -283,6 +300,13 @@ impl Config {
             settings: Settings {
                 app_base_url,
                 ledger: None,
+                guard: GuardSettings {
+                    confirm: cli.confirm,
+                    confirm_timeout: Duration::from_secs(cli.confirm_timeout),
+                    allow_live_writes: cli.allow_live_writes,
+                    redact: cli.redact,
+                    ..GuardSettings::default()
+                },
             },
             db: cli.db.clone().filter(|p| !p.as_os_str().is_empty()),
         })

@@ -13,6 +13,8 @@
 //! rate_limit = 10                        # tool calls per second (default --rate-limit)
 //! rate_burst = 20
 //! subjects = ["okta-group-support"]      # --auth oauth: claim values that pick this tenant
+//! confirm = "always"                     # a person confirms money movements (auto|always|never)
+//! allow_live_writes = true               # a live key gets write tools (default: read-only)
 //! [tenant.limits]                        # reserved for per-tenant caps; none exist yet
 //! ```
 //!
@@ -70,6 +72,10 @@ pub struct TenantEntry {
     /// `--auth oauth`: values of the tenant claim that pick this tenant (its name always does).
     #[serde(default)]
     pub subjects: Vec<String>,
+    /// `--confirm` for this tenant: auto, always or never (default: the server's).
+    pub confirm: Option<crate::guard::confirm::ConfirmMode>,
+    /// `--allow-live-writes` for this tenant: a live key gets write tools only with it.
+    pub allow_live_writes: Option<bool>,
     /// Reserved for per-tenant caps (the guardrails work); refused while none is enforced,
     /// so that nobody believes a cap protects them when it does not.
     #[serde(default)]
@@ -204,13 +210,15 @@ impl TenantEntry {
             Some(names) if names.iter().map(String::as_str).eq(["all"]) => ToolSelection::All,
             Some(names) => ToolSelection::Named(names.clone()),
         };
-        let server = StripeMcp::new(
-            client,
-            defaults.settings.clone(),
-            &selection,
-            self.read_only,
-        )
-        .map_err(|e| format!("tenant {:?}: {e}", self.name))?;
+        let mut settings = defaults.settings.clone();
+        if let Some(confirm) = self.confirm {
+            settings.guard.confirm = confirm;
+        }
+        if let Some(allow) = self.allow_live_writes {
+            settings.guard.allow_live_writes = allow;
+        }
+        let server = StripeMcp::new(client, settings, &selection, self.read_only)
+            .map_err(|e| format!("tenant {:?}: {e}", self.name))?;
         Ok(Tenant {
             name: self.name.clone(),
             server,

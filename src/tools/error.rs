@@ -29,6 +29,12 @@ pub enum ErrorKind {
     Network,
     /// Stripe answered something this server could not read.
     UnexpectedResponse,
+    /// The person asked to confirm the write said no (or closed the form); nothing was sent.
+    DeclinedByUser,
+    /// Nobody answered the confirmation in time; nothing was sent.
+    ConfirmationTimeout,
+    /// The write needs a person's confirmation and this client cannot ask one; nothing was sent.
+    ConfirmationUnavailable,
 }
 
 /// Stripe's own error fields, kept verbatim.

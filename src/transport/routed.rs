@@ -194,8 +194,9 @@ impl ServerHandler for Routed {
         }
         let _in_flight = InFlight::start(&self.shared);
         let name = request.name.clone();
+        // A person answering a confirmation does not eat the call's own deadline.
         match tokio::time::timeout(
-            self.shared.request_timeout,
+            self.shared.request_timeout + tenant.server.confirm_wait(),
             tenant.server.call_tool(request, context),
         )
         .await
