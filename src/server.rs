@@ -113,6 +113,10 @@ pub struct StripeMcp {
     live_locked: bool,
 }
 
+/// A tool call ran past the deadline given to [`StripeMcp::call_tool_within`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeadlinePassed;
+
 /// What stderr and the instructions say when a live key made the server read-only.
 pub const LIVE_LOCKED: &str = "The key is a LIVE-mode key and live writes were not allowed, so this server is READ-ONLY: only get_, list_, search_ and fetch_ tools are offered. Three ways forward: (1) use a restricted key (rk_live_...) with only the permissions you want the agent to have, and start with --allow-live-writes; (2) start with --allow-live-writes (STRIPE_MCP_ALLOW_LIVE_WRITES=true, or allow_live_writes = true for a tenant) to offer the write tools with this key; (3) stay read-only.";
 
@@ -249,15 +253,6 @@ impl StripeMcp {
             .collect();
         self.live_locked = true;
         self.warn_if_live_locked()
-    }
-
-    /// How long a call may wait for a person on top of its own deadline (HTTP's
-    /// per-request deadline adds this, so a confirmation does not eat the call's time).
-    pub fn confirm_wait(&self) -> std::time::Duration {
-        match self.settings.guard.confirm {
-            ConfirmMode::Never => std::time::Duration::ZERO,
-            _ => self.settings.guard.confirm_timeout,
-        }
     }
 
     /// Bounds in-flight work with `gate`, which also watches the session's output
@@ -416,6 +411,59 @@ impl StripeMcp {
 }
 
 impl StripeMcp {
+    /// The one call entry: back-pressure, the confirmation guard, the tool, then
+    /// [`finish`]. `deadline` bounds the tool's own work after the confirmation, so a
+    /// person's time to answer does not eat it (HTTP's `--request-timeout`).
+    pub async fn call_tool_within(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+        deadline: Option<std::time::Duration>,
+    ) -> Result<Result<CallToolResponse, ErrorData>, DeadlinePassed> {
+        let _turn = match &self.backpressure {
+            Some(gate) => match gate.enter().await {
+                Ok(turn) => Some(turn),
+                Err(Overloaded) => return Ok(Ok(overloaded().into())),
+            },
+            None => None,
+        };
+        let cancelled = context.ct.clone();
+        let span = tracing::info_span!("tool", name = %request.name);
+        let notes = Arc::new(CallNotes::default());
+        let call = async {
+            // The guard wraps the call: a person confirms before the tool runs.
+            if let Some(stopped) = self.confirm_gate(&request, &context).await {
+                return Ok(Ok(stopped));
+            }
+            let tcc = ToolCallContext::new(self, request, context);
+            match deadline {
+                Some(d) => tokio::time::timeout(d, self.tool_router.call(tcc))
+                    .await
+                    .map_err(|_| DeadlinePassed),
+                None => Ok(self.tool_router.call(tcc).await),
+            }
+        };
+        let call = CALL_NOTES.scope(notes.clone(), call).instrument(span);
+        let response = tokio::select! {
+            response = call => match response? {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(e)),
+            },
+            // The client gave up on this call: stop now, retries and all. Its answer
+            // would be dropped anyway; a write in flight keeps its idempotency key.
+            () = cancelled.cancelled() => return Ok(Err(ErrorData::internal_error("cancelled by the client", None))),
+        };
+        let response = finish(
+            restructure_argument_error(response),
+            &notes,
+            self.settings.guard.redact,
+        );
+        if let Some(gate) = &self.backpressure {
+            gate.writable().await;
+        }
+        Ok(Ok(response))
+    }
+
     /// Runs the confirmation around a write that needs one: `None` lets the call go
     /// on, `Some` is the answer instead (a refusal, or an `input_required` round).
     async fn confirm_gate(
@@ -507,40 +555,11 @@ impl ServerHandler for StripeMcp {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let _turn = match &self.backpressure {
-            Some(gate) => match gate.enter().await {
-                Ok(turn) => Some(turn),
-                Err(Overloaded) => return Ok(overloaded().into()),
-            },
-            None => None,
-        };
-        let cancelled = context.ct.clone();
-        let span = tracing::info_span!("tool", name = %request.name);
-        let notes = Arc::new(CallNotes::default());
-        let call = async {
-            // The guard wraps the call: a person confirms before the tool runs.
-            if let Some(stopped) = self.confirm_gate(&request, &context).await {
-                return Ok(stopped);
-            }
-            let tcc = ToolCallContext::new(self, request, context);
-            self.tool_router.call(tcc).await
-        };
-        let call = CALL_NOTES.scope(notes.clone(), call).instrument(span);
-        let response = tokio::select! {
-            response = call => response?,
-            // The client gave up on this call: stop now, retries and all. Its answer
-            // would be dropped anyway; a write in flight keeps its idempotency key.
-            () = cancelled.cancelled() => return Err(ErrorData::internal_error("cancelled by the client", None)),
-        };
-        let response = finish(
-            restructure_argument_error(response),
-            &notes,
-            self.settings.guard.redact,
-        );
-        if let Some(gate) = &self.backpressure {
-            gate.writable().await;
-        }
-        Ok(response)
+        self.call_tool_within(request, context, None)
+            .await
+            .unwrap_or_else(|DeadlinePassed| {
+                Err(ErrorData::internal_error("no deadline was set", None))
+            })
     }
 }
 

@@ -521,3 +521,26 @@ async fn a_2026_07_28_accept_that_the_server_did_not_ask_for_or_for_other_argume
     assert!(writes(&stripe).await.is_empty());
     client.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn over_http_a_person_taking_longer_than_the_request_timeout_to_accept_still_gets_the_refund()
+{
+    let stripe = stripe().await;
+    let server = http_common::start(
+        &stripe.uri(),
+        &["--auth", "stripe-key", "--request-timeout", "1"],
+        &[],
+    )
+    .await;
+    let person = Person::new(Answer::Late(Duration::from_secs(2)));
+    let client = http_client(
+        &server.url(),
+        person,
+        http_common::Generation::Sessions20251125,
+    )
+    .await;
+    let out = common::ok(&call(&client, "create_refund", refund_args()).await);
+    assert_eq!(out["idempotency_key"], IDEM);
+    assert_eq!(writes(&stripe).await.len(), 1);
+    client.cancel().await.unwrap();
+}
