@@ -6,7 +6,10 @@ use clap::{Args, Parser, Subcommand};
 use url::Url;
 
 use crate::{
-    guard::{GuardSettings, confirm::ConfirmMode},
+    guard::{
+        GuardSettings,
+        confirm::{ConfirmMode, Seal},
+    },
     server::{Settings, ToolSelection},
     stripe::{
         ApiKey, ClientConfig,
@@ -101,6 +104,16 @@ pub struct Cli {
     /// Seconds a person has to answer a confirmation; then the call fails with confirmation_timeout and nothing is sent.
     #[arg(long, env = "STRIPE_MCP_CONFIRM_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(5..=3600), global = true, value_name = "SECONDS")]
     pub confirm_timeout: u64,
+
+    /// The key (32+ characters) that seals 2026-07-28 confirmations, so that every replica behind one URL accepts an answer another one asked for. Default: random per process. Set it in the environment, not on the command line.
+    #[arg(
+        long,
+        env = "STRIPE_MCP_CONFIRM_SECRET",
+        hide_env_values = true,
+        global = true,
+        value_name = "SECRET"
+    )]
+    pub confirm_secret: Option<String>,
 
     /// With a live key (sk_live_/rk_live_), offer the write tools; without this flag a live key gets a read-only server.
     #[arg(long, env = "STRIPE_MCP_ALLOW_LIVE_WRITES", global = true)]
@@ -280,6 +293,17 @@ impl Config {
             }
         };
         let tools = parse_tools(&cli.tools)?;
+        let seal = match cli.confirm_secret.as_deref().filter(|s| !s.is_empty()) {
+            None => Seal::default(),
+            Some(secret) => {
+                crate::guard::redact::register(secret);
+                Seal::with_key(secret.as_bytes()).map_err(|_| {
+                    ConfigError::Invalid(
+                        "STRIPE_MCP_CONFIRM_SECRET must be at least 32 characters".into(),
+                    )
+                })?
+            }
+        };
         Ok(Config {
             client: ClientConfig {
                 api_key,
@@ -305,7 +329,7 @@ impl Config {
                     confirm_timeout: Duration::from_secs(cli.confirm_timeout),
                     allow_live_writes: cli.allow_live_writes,
                     redact: cli.redact,
-                    ..GuardSettings::default()
+                    seal,
                 },
             },
             db: cli.db.clone().filter(|p| !p.as_os_str().is_empty()),
@@ -541,6 +565,30 @@ mod tests {
             read_dotenv(&dir.join("missing"), |_| false),
             Dotenv::default()
         );
+    }
+
+    #[test]
+    fn guardrail_flags_reach_the_settings_and_a_short_confirm_secret_is_refused() {
+        let c = Config::from_cli(&cli(&[
+            "--api-key=sk_test_a1",
+            "--confirm=always",
+            "--confirm-timeout=30",
+            "--allow-live-writes",
+            "--redact",
+        ]))
+        .unwrap();
+        let g = &c.settings.guard;
+        assert_eq!(g.confirm, ConfirmMode::Always);
+        assert_eq!(g.confirm_timeout, Duration::from_secs(30));
+        assert!(g.allow_live_writes && g.redact);
+        let d = Config::from_cli(&cli(&["--api-key=sk_test_a1"])).unwrap();
+        assert_eq!(d.settings.guard.confirm, ConfirmMode::Auto);
+        assert!(!d.settings.guard.allow_live_writes && !d.settings.guard.redact);
+        let e = Config::from_cli(&cli(&["--api-key=sk_test_a1", "--confirm-secret=short"]))
+            .unwrap_err();
+        assert!(e.to_string().contains("32"), "{e}");
+        assert!(!e.to_string().contains("short"));
+        assert!(Cli::try_parse_from(["stripe-mcp", "--confirm-timeout=1"]).is_err());
     }
 
     #[test]

@@ -413,6 +413,19 @@ mod tests {
     }
 
     #[test]
+    fn a_tenant_may_set_its_confirmation_and_live_writes() {
+        let t = "[[tenant]]\nname = \"a\"\nstripe_key_env = \"A\"\nconfirm = \"always\"\nallow_live_writes = true\n";
+        let parsed = parse(t).unwrap();
+        assert_eq!(
+            parsed.tenant[0].confirm,
+            Some(crate::guard::confirm::ConfirmMode::Always)
+        );
+        assert_eq!(parsed.tenant[0].allow_live_writes, Some(true));
+        let bad = "[[tenant]]\nname = \"a\"\nstripe_key_env = \"A\"\nconfirm = \"sometimes\"\n";
+        assert!(parse(bad).is_err());
+    }
+
+    #[test]
     fn add_writes_the_hash_and_never_the_token() {
         let dir = std::env::temp_dir().join(format!("stripe-mcp-tenants-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -544,3 +544,60 @@ async fn over_http_a_person_taking_longer_than_the_request_timeout_to_accept_sti
     assert_eq!(writes(&stripe).await.len(), 1);
     client.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_2026_07_28_confirmation_asked_by_one_replica_is_accepted_by_another_sharing_the_secret()
+{
+    let stripe = stripe().await;
+    let secret = (
+        "STRIPE_MCP_CONFIRM_SECRET",
+        "replicas-share-this-secret-of-32-chars+",
+    );
+    let a = http_common::start(&stripe.uri(), &["--auth", "stripe-key"], &[secret]).await;
+    let b = http_common::start(&stripe.uri(), &["--auth", "stripe-key"], &[secret]).await;
+    let lone = http_common::start(&stripe.uri(), &["--auth", "stripe-key"], &[]).await;
+    let stateless = http_common::Generation::Stateless20260728;
+    let person = Person::new(Answer::Accept);
+    let on_a = http_client(&a.url(), person.clone(), stateless).await;
+    let CallToolResponse::InputRequired(asked) = on_a
+        .call_tool_once(params("create_refund", refund_args()))
+        .await
+        .unwrap()
+    else {
+        panic!("replica a must ask first")
+    };
+    let accept = serde_json::to_value(
+        ElicitResult::new(ElicitationAction::Accept).with_content(json!({"confirm": true})),
+    )
+    .unwrap();
+    let answered = || {
+        let mut p = params("create_refund", refund_args()).with_input_responses(
+            [("confirm".to_owned(), accept.clone())]
+                .into_iter()
+                .collect(),
+        );
+        p.request_state = asked.request_state.clone();
+        p
+    };
+    // A replica with its own random key cannot check the answer: nothing is sent.
+    let on_lone = http_client(&lone.url(), person.clone(), stateless).await;
+    let CallToolResponse::Complete(result) = on_lone.call_tool_once(answered()).await.unwrap()
+    else {
+        panic!("a foreign state is refused, not asked again")
+    };
+    assert_eq!(common::err(&result)["kind"], "invalid_argument");
+    assert!(writes(&stripe).await.is_empty());
+    // The replica with the same secret accepts it and sends the refund once.
+    let on_b = http_client(&b.url(), person, stateless).await;
+    let CallToolResponse::Complete(result) = on_b.call_tool_once(answered()).await.unwrap() else {
+        panic!("replica b must accept the answer")
+    };
+    assert_eq!(common::ok(&result)["idempotency_key"], IDEM);
+    assert_eq!(
+        writes(&stripe).await,
+        [("/v1/refunds".to_owned(), Some(IDEM.to_owned()))]
+    );
+    for c in [on_a, on_lone, on_b] {
+        c.cancel().await.unwrap();
+    }
+}
