@@ -29,6 +29,13 @@ async fn stripe() -> MockServer {
         .respond_with(ResponseTemplate::new(200).set_body_json(common::fixture("customer.json")))
         .mount(&stripe)
         .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/customers/cus_missing"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": {
+            "type": "invalid_request_error", "code": "resource_missing",
+            "message": "No such customer: 'cus_missing' (was it jane@example.com's?)"}})))
+        .mount(&stripe)
+        .await;
     Mock::given(method("POST"))
         .and(path("/v1/customers"))
         .respond_with(ResponseTemplate::new(200).set_body_json(common::fixture("customer.json")))
@@ -92,6 +99,18 @@ async fn with_redact_emails_names_phones_addresses_and_fingerprints_are_masked_i
     for leak in ["jane@", "Jenny Rosen", "555 010", "1 Main Street"] {
         assert!(!all.contains(leak), "{leak} left in the output: {all}");
     }
+
+    // Errors pass the same mask.
+    let result = server
+        .call("get_customer", json!({"customer": "cus_missing"}))
+        .await;
+    let e = common::err(&result);
+    assert_eq!(e["kind"], "not_found", "{e}");
+    let message = e["message"].as_str().unwrap();
+    assert!(
+        message.contains("j***@example.com") && !message.contains("jane@"),
+        "{message}"
+    );
     server.stop().await;
 }
 

@@ -227,7 +227,8 @@ mod tests {
                         "address": {"line1": "1 Main St", "postal_code": "94107", "city": "SF", "country": "US"}},
                        "payment_method_details": {"card": {"fingerprint": "Xt5EWLLDS7FJjR1c", "last4": "4242"}}},
             "customer_details": {"name": "Jane Doe"},
-            "shipping": {"name": "J D", "phone": "555"}
+            "shipping": {"name": "J D", "phone": "555"},
+            "acceptance": {"ip_address": "203.0.113.7"}
         });
         mask_json(&mut v);
         let c = &v["customers"][0];
@@ -248,6 +249,7 @@ mod tests {
         assert_eq!(card["last4"], "4242");
         assert_eq!(v["customer_details"]["name"], "J*** D***");
         assert_eq!(v["shipping"]["phone"], "***55");
+        assert_eq!(v["acceptance"]["ip_address"], "***");
     }
 
     #[test]
