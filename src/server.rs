@@ -27,7 +27,7 @@ use crate::{
         self, Client, IdempotencyKey, Mode,
         client::{CALL_NOTES, CallNotes},
     },
-    tools::{ErrorKind, ToolError, error::ErrorContext, generic},
+    tools::{ErrorKind, ToolError, error::ErrorContext},
     webhooks::ledger::Ledger,
 };
 
@@ -129,6 +129,50 @@ fn is_read_only(tool: &Tool) -> bool {
         .as_ref()
         .and_then(|a| a.read_only_hint)
         .unwrap_or(false)
+}
+
+/// True when the tool's own checks refuse these arguments before sending anything
+/// (the same deserialisation and the same pure checks the tool runs).
+fn refused_anyway(
+    tool: &str,
+    args: &serde_json::Map<String, serde_json::Value>,
+    mode: Mode,
+) -> bool {
+    use crate::tools::{
+        check_id, checkout, disputes, generic, invoices, payment_intents, refunds, subscriptions,
+    };
+    fn parse<T: serde::de::DeserializeOwned>(
+        args: &serde_json::Map<String, serde_json::Value>,
+    ) -> Option<T> {
+        serde_json::from_value(serde_json::Value::Object(args.clone())).ok()
+    }
+    match tool {
+        "create_refund" => parse(args).is_none_or(|a| refunds::build_request(a).is_err()),
+        "create_payment_intent" => {
+            parse(args).is_none_or(|a| payment_intents::build_create(a, mode).is_err())
+        }
+        "confirm_payment_intent" => {
+            parse(args).is_none_or(|a| payment_intents::build_confirm(a, mode).is_err())
+        }
+        "cancel_payment_intent" => parse::<payment_intents::CancelPaymentIntentArgs>(args)
+            .is_none_or(|a| check_id("payment_intent", &a.payment_intent, &["pi_"]).is_err()),
+        "expire_checkout_session" => parse::<checkout::ExpireCheckoutSessionArgs>(args)
+            .is_none_or(|a| check_id("session", &a.session, &["cs_"]).is_err()),
+        "finalize_invoice" => parse::<invoices::FinalizeInvoiceArgs>(args)
+            .is_none_or(|a| check_id("invoice", &a.invoice, &["in_"]).is_err()),
+        "create_subscription" => {
+            parse(args).is_none_or(|a| subscriptions::build_create(a).is_err())
+        }
+        "update_subscription" => {
+            parse(args).is_none_or(|a| subscriptions::build_update(a).is_err())
+        }
+        "cancel_subscription" => {
+            parse(args).is_none_or(|a| subscriptions::build_cancel(a).is_err())
+        }
+        "update_dispute" => parse(args).is_none_or(|a| disputes::build_update(a).is_err()),
+        "stripe_api_write" => parse(args).is_none_or(|a| generic::build_write(a).is_err()),
+        _ => false,
+    }
 }
 
 /// True when `client`'s key is live and live writes were not allowed.
@@ -478,14 +522,9 @@ impl StripeMcp {
         if !action.needs_confirmation() {
             return None;
         }
-        // A generic write the tool refuses anyway is refused without asking anyone.
-        if action.tool == "stripe_api_write"
-            && (generic::check_path(&action.path).is_err()
-                || args
-                    .get("params")
-                    .and_then(|p| p.as_object())
-                    .is_some_and(|p| generic::check_params(p).is_err()))
-        {
+        // A call the tool refuses anyway is refused by the tool, without asking anyone
+        // (nor asking about an amount the tool would not send).
+        if refused_anyway(&request.name, args, self.client.mode()) {
             return None;
         }
         let guard = &self.settings.guard;

@@ -601,3 +601,37 @@ async fn a_2026_07_28_confirmation_asked_by_one_replica_is_accepted_by_another_s
         c.cancel().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_call_the_tool_refuses_anyway_is_refused_without_asking_anyone() {
+    let stripe = stripe().await;
+    let person = Person::new(Answer::Accept);
+    let (client, _log) = stdio(
+        &stripe,
+        person.clone(),
+        &["--tools", "all,stripe_api_write"],
+    )
+    .await;
+    for (tool, args) in [
+        // A float amount: asking "refund everything not yet refunded" would mislead.
+        ("create_refund", json!({"charge": CHARGE, "amount": 49.99})),
+        (
+            "create_refund",
+            json!({"charge": "pi_wrongprefix", "amount": 100}),
+        ),
+        (
+            "cancel_payment_intent",
+            json!({"payment_intent": "pi_1/../../v1/balance"}),
+        ),
+        (
+            "stripe_api_write",
+            json!({"method": "POST", "path": "https://evil.example/v1/refunds"}),
+        ),
+    ] {
+        let e = common::err(&call(&client, tool, args.clone()).await);
+        assert_eq!(e["kind"], "invalid_argument", "{tool} {args}: {e}");
+    }
+    assert!(person.asked().is_empty(), "{:?}", person.asked());
+    assert!(stripe.received_requests().await.unwrap().is_empty());
+    client.cancel().await.unwrap();
+}
