@@ -635,3 +635,67 @@ async fn a_call_the_tool_refuses_anyway_is_refused_without_asking_anyone() {
     assert!(stripe.received_requests().await.unwrap().is_empty());
     client.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn payments_cancellations_and_finalizations_are_asked_with_what_stripe_says_about_them() {
+    let stripe = stripe().await;
+    for (p, fixture) in [
+        (
+            "/v1/payment_intents/pi_3PaymentsFixture",
+            "payment_intent.json",
+        ),
+        (
+            "/v1/subscriptions/sub_1NnmX4GPxmnHQRkJrhGrFloA",
+            "billing_subscription.json",
+        ),
+        (
+            "/v1/invoices/in_1NnmX4GPxmnHQRkJyyhHiHYa",
+            "billing_invoice.json",
+        ),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(200).set_body_json(common::fixture(fixture)))
+            .mount(&stripe)
+            .await;
+    }
+    let person = Person::new(Answer::Decline);
+    let (client, _log) = stdio(&stripe, person.clone(), &[]).await;
+    for (tool, args) in [
+        (
+            "confirm_payment_intent",
+            json!({"payment_intent": "pi_3PaymentsFixture", "payment_method": "pm_card_visa"}),
+        ),
+        (
+            "cancel_payment_intent",
+            json!({"payment_intent": "pi_3PaymentsFixture"}),
+        ),
+        (
+            "cancel_subscription",
+            json!({"subscription": "sub_1NnmX4GPxmnHQRkJrhGrFloA"}),
+        ),
+        (
+            "finalize_invoice",
+            json!({"invoice": "in_1NnmX4GPxmnHQRkJyyhHiHYa"}),
+        ),
+        (
+            "create_payment_intent",
+            json!({"amount": 500, "currency": "jpy", "confirm": true, "payment_method": "pm_card_visa", "customer": "cus_1"}),
+        ),
+    ] {
+        let e = common::err(&call(&client, tool, args.clone()).await);
+        assert_eq!(e["kind"], "declined_by_user", "{tool}: {e}");
+    }
+    assert_eq!(
+        person.asked(),
+        [
+            "Charge $20.00 from jane@example.com now: confirm payment intent pi_3PaymentsFixture, created 14 Nov 2023.",
+            "Cancel payment intent pi_3PaymentsFixture for $20.00 from jane@example.com, created 14 Nov 2023: it can no longer be paid.",
+            "Cancel subscription sub_1NnmX4GPxmnHQRkJrhGrFloA of customer cus_Oaxlz8kB0PJWGa (active, $20.00 a month) now: the customer stops being billed and loses access.",
+            "Finalize invoice in_1NnmX4GPxmnHQRkJyyhHiHYa for $25.00 to cus_Oaxlz8kB0PJWGa: it can no longer be edited, and with automatic collection Stripe then charges the customer.",
+            "Charge ¥500 now to customer cus_1: a payment intent created and confirmed at once.",
+        ]
+    );
+    assert!(writes(&stripe).await.is_empty());
+    client.cancel().await.unwrap();
+}

@@ -325,9 +325,9 @@ fn payer(charge: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The question for `action`, in the words a person checks. Refunds and payment
-/// intents are looked up first (amount, who paid, when); the rest is told from the
-/// arguments.
+/// The question for `action`, in the words a person checks. Refunds, payment intents,
+/// subscriptions being canceled and invoices being finalized are looked up first
+/// (amount, who, when); the rest is told from the arguments.
 pub async fn describe(
     client: &Client,
     action: &Action,
@@ -432,23 +432,65 @@ pub async fn describe(
             given(action.amount).unwrap_or_else(|| "an amount".into()),
             id.map(|c| format!(" to customer {c}")).unwrap_or_default()
         ),
-        (ActionKind::Cancel, "cancel_subscription") => format!(
-            "Cancel subscription {}{}.",
-            id.unwrap_or("?"),
-            if action.method == "POST" {
-                " at the end of its current period"
+        (ActionKind::Cancel, "cancel_subscription") if id.is_some() => {
+            let id = id.unwrap_or_default();
+            let sub: Value = client
+                .get(
+                    &format!("/v1/subscriptions/{}", checked_id(id, &["sub_"])?),
+                    &(),
+                )
+                .await
+                .map_err(Refusal::Lookup)?;
+            let item = sub.pointer("/items/data/0").cloned().unwrap_or(Value::Null);
+            let price = match (
+                item.pointer("/price/unit_amount").and_then(Value::as_i64),
+                item.pointer("/price/currency").and_then(Value::as_str),
+            ) {
+                (Some(a), Some(c)) => {
+                    let qty = n(&item, "quantity").unwrap_or(1).max(1);
+                    let every = s(&item, &["price", "recurring", "interval"])
+                        .map(|i| format!(" a {i}"))
+                        .unwrap_or_default();
+                    format!(", {}{every}", money(a * qty, c))
+                }
+                _ => String::new(),
+            };
+            let customer = s(&sub, &["customer"]).unwrap_or("?");
+            let status = s(&sub, &["status"]).unwrap_or("unknown");
+            let when = if action.method == "POST" {
+                n(&sub, "current_period_end")
+                    .or_else(|| n(&item, "current_period_end"))
+                    .map(|end| format!(" at the end of its current period ({})", date(end)))
+                    .unwrap_or_else(|| " at the end of its current period".into())
             } else {
-                " now: the customer stops being billed and loses access"
-            }
-        ),
+                " now: the customer stops being billed and loses access".into()
+            };
+            format!("Cancel subscription {id} of customer {customer} ({status}{price}){when}.")
+        }
         (ActionKind::Cancel, "expire_checkout_session") => format!(
             "Expire checkout session {}: the customer can no longer pay through it.",
             id.unwrap_or("?")
         ),
-        (ActionKind::Irreversible, "finalize_invoice") => format!(
-            "Finalize invoice {}: it can no longer be edited, and with automatic collection Stripe charges the customer.",
-            id.unwrap_or("?")
-        ),
+        (ActionKind::Irreversible, "finalize_invoice") if id.is_some() => {
+            let id = id.unwrap_or_default();
+            let inv: Value = client
+                .get(&format!("/v1/invoices/{}", checked_id(id, &["in_"])?), &())
+                .await
+                .map_err(Refusal::Lookup)?;
+            let cur = s(&inv, &["currency"]).unwrap_or("usd");
+            let amount = money(n(&inv, "amount_due").unwrap_or(0), cur);
+            let who = s(&inv, &["customer_email"])
+                .or_else(|| s(&inv, &["customer"]))
+                .unwrap_or("?");
+            let collect = if s(&inv, &["collection_method"]) == Some("send_invoice") {
+                "Stripe then emails it for payment"
+            } else {
+                "with automatic collection Stripe then charges the customer"
+            };
+            format!(
+                "Finalize invoice {id} for {amount} to {who}: it can no longer be edited, and {collect}."
+            )
+        }
         (ActionKind::Irreversible, "update_dispute") => format!(
             "Submit the evidence of dispute {} to the bank now: it cannot be changed afterwards.",
             id.unwrap_or("?")
