@@ -436,8 +436,11 @@ impl StripeMcp {
         };
         let confirm = match self.settings.guard.confirm {
             ConfirmMode::Never => "",
-            _ => {
-                "\nRefunds, payments taken, cancellations, irreversible changes and stripe_api_write are confirmed by the person through a form this server shows before anything is sent: an error of kind declined_by_user means they said no (do not retry), confirmation_timeout that nobody answered."
+            ConfirmMode::Auto => {
+                "\nWhen this client can show forms (MCP elicitation), refunds, payments taken, cancellations, irreversible changes and stripe_api_write are first shown to the person to approve, before anything is sent: an error of kind declined_by_user means they said no (do not retry), confirmation_timeout that nobody answered in time."
+            }
+            ConfirmMode::Always => {
+                "\nRefunds, payments taken, cancellations, irreversible changes and stripe_api_write are first shown to the person to approve, before anything is sent: an error of kind declined_by_user means they said no (do not retry), confirmation_timeout that nobody answered in time, confirmation_unavailable that this client cannot show the form."
             }
         };
         format!(
