@@ -1,11 +1,15 @@
 //! CLI flags and environment, validated once at start-up.
 
-use std::{net::IpAddr, time::Duration};
+use std::{net::IpAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
 use crate::{
+    guard::{
+        GuardSettings,
+        confirm::{ConfirmMode, Seal},
+    },
     server::{Settings, ToolSelection},
     store::DbTarget,
     stripe::{
@@ -99,6 +103,40 @@ pub struct Cli {
         value_name = "PATH|URL"
     )]
     pub db: Option<String>,
+
+    /// Guardrails (see the README's "Guardrails"): when a person confirms refunds, payments taken, cancellations, irreversible changes and stripe_api_write through an MCP form before anything is sent. auto: when the client can show one; always: refuse (confirmation_unavailable) when it cannot; never.
+    #[arg(long, value_enum, env = "STRIPE_MCP_CONFIRM", default_value_t = ConfirmMode::Auto, global = true)]
+    pub confirm: ConfirmMode,
+
+    /// Seconds a person has to answer a confirmation; then the call fails with confirmation_timeout and nothing is sent.
+    #[arg(long, env = "STRIPE_MCP_CONFIRM_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(5..=3600), global = true, value_name = "SECONDS")]
+    pub confirm_timeout: u64,
+
+    /// The key (32+ characters) that seals 2026-07-28 confirmations, so that every replica behind one URL accepts an answer another one asked for. Default: random per process. Set it in the environment, not on the command line.
+    #[arg(
+        long,
+        env = "STRIPE_MCP_CONFIRM_SECRET",
+        hide_env_values = true,
+        global = true,
+        value_name = "SECRET"
+    )]
+    pub confirm_secret: Option<String>,
+
+    /// With a live key (sk_live_/rk_live_), offer the write tools; without this flag a live key gets a read-only server.
+    #[arg(long, env = "STRIPE_MCP_ALLOW_LIVE_WRITES", global = true)]
+    pub allow_live_writes: bool,
+
+    /// Mask personal data (emails, names, phones, addresses, card fingerprints) in every tool output; requests are unchanged.
+    #[arg(long, env = "STRIPE_MCP_REDACT", global = true)]
+    pub redact: bool,
+
+    /// A spending cap, KIND:CURRENCY:PER_CALL:DAILY in the currency's minor unit (`-` for none), e.g. refund:usd:5000:20000 (at most $50.00 a refund, $200.00 in any 24 hours). KIND is refund or take (payments confirmed, checkout sessions). Repeatable; needs --db (the tally is kept there). A capped kind refuses currencies it does not list.
+    #[arg(long = "limit", global = true, value_name = "KIND:CUR:PER_CALL:DAILY")]
+    pub limits: Vec<String>,
+
+    /// A policy file (TOML) with spending caps: [limits.refund] usd = { per_call = 5000, daily = 20000 }. --limit flags override it per currency.
+    #[arg(long, env = "STRIPE_MCP_POLICY", global = true, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 }
 
 /// Subcommands.
@@ -114,6 +152,8 @@ pub enum Command {
     Webhooks(WebhooksArgs),
     /// The --db store's schema: `db status` shows its version, `db migrate` applies what is missing.
     Db(crate::store::cli::DbArgs),
+    /// Print the audit trail of writes kept in the --db store (every write attempt, its confirmation, limit decision and outcome).
+    Audit(crate::guard::audit::AuditArgs),
 }
 
 /// Flags of `stripe-mcp webhooks`.
@@ -279,6 +319,34 @@ impl Config {
             }
         };
         let tools = parse_tools(&cli.tools)?;
+        let seal = match cli.confirm_secret.as_deref().filter(|s| !s.is_empty()) {
+            None => Seal::default(),
+            Some(secret) => {
+                crate::guard::redact::register(secret);
+                Seal::with_key(secret.as_bytes()).map_err(|_| {
+                    ConfigError::Invalid(
+                        "STRIPE_MCP_CONFIRM_SECRET must be at least 32 characters".into(),
+                    )
+                })?
+            }
+        };
+        let mut limits = match &cli.policy {
+            Some(path) => {
+                crate::guard::limits::PolicyFile::read(path)
+                    .map_err(ConfigError::Invalid)?
+                    .limits
+            }
+            None => Default::default(),
+        };
+        for flag in &cli.limits {
+            limits.add_flag(flag).map_err(ConfigError::Invalid)?;
+        }
+        let db = db_target(cli)?;
+        if !limits.is_empty() && db.is_none() {
+            return Err(ConfigError::Invalid(
+                "spending limits need --db (or STRIPE_MCP_DB): the tally is kept there, so it holds across restarts and processes".into(),
+            ));
+        }
         Ok(Config {
             client: ClientConfig {
                 api_key,
@@ -299,8 +367,17 @@ impl Config {
             settings: Settings {
                 app_base_url,
                 ledger: None,
+                guard: GuardSettings {
+                    confirm: cli.confirm,
+                    confirm_timeout: Duration::from_secs(cli.confirm_timeout),
+                    allow_live_writes: cli.allow_live_writes,
+                    redact: cli.redact,
+                    seal,
+                    limits,
+                    scope: String::new(),
+                },
             },
-            db: db_target(cli)?,
+            db,
         })
     }
 }
@@ -546,6 +623,30 @@ mod tests {
             read_dotenv(&dir.join("missing"), |_| false),
             Dotenv::default()
         );
+    }
+
+    #[test]
+    fn guardrail_flags_reach_the_settings_and_a_short_confirm_secret_is_refused() {
+        let c = Config::from_cli(&cli(&[
+            "--api-key=sk_test_a1",
+            "--confirm=always",
+            "--confirm-timeout=30",
+            "--allow-live-writes",
+            "--redact",
+        ]))
+        .unwrap();
+        let g = &c.settings.guard;
+        assert_eq!(g.confirm, ConfirmMode::Always);
+        assert_eq!(g.confirm_timeout, Duration::from_secs(30));
+        assert!(g.allow_live_writes && g.redact);
+        let d = Config::from_cli(&cli(&["--api-key=sk_test_a1"])).unwrap();
+        assert_eq!(d.settings.guard.confirm, ConfirmMode::Auto);
+        assert!(!d.settings.guard.allow_live_writes && !d.settings.guard.redact);
+        let e = Config::from_cli(&cli(&["--api-key=sk_test_a1", "--confirm-secret=short"]))
+            .unwrap_err();
+        assert!(e.to_string().contains("32"), "{e}");
+        assert!(!e.to_string().contains("short"));
+        assert!(Cli::try_parse_from(["stripe-mcp", "--confirm-timeout=1"]).is_err());
     }
 
     #[test]

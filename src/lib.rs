@@ -11,7 +11,12 @@
 //!   checks they share, list paging, and the structured tool error every
 //!   failure becomes.
 //! - [`guard`]: what runs around every call: redaction of secrets from everything
-//!   that leaves the process, and back-pressure on in-flight work.
+//!   that leaves the process, and back-pressure on in-flight work; the guardrails:
+//!   - [`guard::classify`]: what a write does (refund, take, cancel, ...), pure, shared by
+//!     confirmation, limits and audit.
+//!   - [`guard::confirm`]: a person confirms money movements (elicitation, or an
+//!     `input_required` round with a sealed `requestState` for 2026-07-28 clients).
+//!   - [`guard::pii`]: `--redact`, personal data masked in every tool output.
 //! - [`check`]: `stripe-mcp check`, the "test the connection" command.
 //! - [`store`]: the one store interface (`--db`): events once, orders and their state
 //!   machine, fulfillments, leased `--on-paid` runs, spending reservations, the audit trail:

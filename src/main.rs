@@ -109,6 +109,35 @@ async fn run(cli: Cli) -> ExitCode {
             }
         };
     }
+    // The audit trail: read from the store, no key involved.
+    if let Some(Command::Audit(args)) = &cli.command {
+        let target = match config::db_target(&cli) {
+            Ok(Some(t)) => t,
+            Ok(None) => {
+                fail!(
+                    "stripe-mcp audit: give --db PATH|URL (or STRIPE_MCP_DB): the store the server records writes in"
+                );
+                return ExitCode::from(2);
+            }
+            Err(e) => {
+                fail!("stripe-mcp audit: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        return match stripe_mcp::guard::audit::run(args, &target).await {
+            Ok(text) => {
+                // The trail is this command's output (it is not an MCP server).
+                use std::io::Write as _;
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(text.as_bytes());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                fail!("stripe-mcp audit: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     // Remote MCP and the tenants file: every tenant brings its own key.
     if let Some(Command::Tenants(args)) = &cli.command {
         return stripe_mcp::tenants::run(args);
@@ -149,7 +178,7 @@ async fn run(cli: Cli) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-        Command::Webhooks(_) | Command::Tenants(_) | Command::Db(_) => {
+        Command::Webhooks(_) | Command::Tenants(_) | Command::Db(_) | Command::Audit(_) => {
             unreachable!("handled above")
         }
         Command::Serve(_) => {

@@ -13,14 +13,16 @@
 //! rate_limit = 10                        # tool calls per second (default --rate-limit)
 //! rate_burst = 20
 //! subjects = ["okta-group-support"]      # --auth oauth: claim values that pick this tenant
-//! [tenant.limits]                        # reserved for per-tenant caps; none exist yet
+//! confirm = "always"                     # a person confirms money movements (auto|always|never)
+//! allow_live_writes = true               # a live key gets write tools (default: read-only)
+//! [tenant.limits.refund]                 # this tenant's caps, in minor units (needs --db)
+//! usd = { per_call = 5000, daily = 20000 }
 //! ```
 //!
 //! A Stripe key never goes in this file: it comes from the environment or a file of its
 //! own, read when the tenants file is (at start-up and on SIGHUP).
 
 use std::{
-    collections::BTreeMap,
     io::Write,
     path::{Path, PathBuf},
     sync::Arc,
@@ -70,10 +72,14 @@ pub struct TenantEntry {
     /// `--auth oauth`: values of the tenant claim that pick this tenant (its name always does).
     #[serde(default)]
     pub subjects: Vec<String>,
-    /// Reserved for per-tenant caps (the guardrails work); refused while none is enforced,
-    /// so that nobody believes a cap protects them when it does not.
+    /// `--confirm` for this tenant: auto, always or never (default: the server's).
+    pub confirm: Option<crate::guard::confirm::ConfirmMode>,
+    /// `--allow-live-writes` for this tenant: a live key gets write tools only with it.
+    pub allow_live_writes: Option<bool>,
+    /// This tenant's spending caps (`[tenant.limits.refund] usd = { per_call = 5000 }`),
+    /// instead of the server's `--limit`s; its tally is its own.
     #[serde(default)]
-    pub limits: BTreeMap<String, toml::Value>,
+    pub limits: Option<crate::guard::limits::Limits>,
 }
 
 /// What every tenant shares before its own settings apply.
@@ -130,11 +136,10 @@ pub fn parse(text: &str) -> Result<TenantsFile, String> {
                 ));
             }
         }
-        if let Some(limit) = t.limits.keys().next() {
-            return Err(format!(
-                "tenant {:?}: limits.{limit} is not enforced by this version; remove it rather than rely on it",
-                t.name
-            ));
+        if let Some(limits) = &t.limits {
+            limits
+                .validate()
+                .map_err(|e| format!("tenant {:?}: {e}", t.name))?;
         }
         if t.rate_limit == Some(0) {
             return Err(format!(
@@ -206,13 +211,26 @@ impl TenantEntry {
             Some(names) if names.iter().map(String::as_str).eq(["all"]) => ToolSelection::All,
             Some(names) => ToolSelection::Named(names.clone()),
         };
-        let server = StripeMcp::new(
-            client,
-            defaults.settings.clone(),
-            &selection,
-            self.read_only,
-        )
-        .map_err(|e| format!("tenant {:?}: {e}", self.name))?;
+        let mut settings = defaults.settings.clone();
+        if let Some(confirm) = self.confirm {
+            settings.guard.confirm = confirm;
+        }
+        if let Some(allow) = self.allow_live_writes {
+            settings.guard.allow_live_writes = allow;
+        }
+        // The tenant's own tally and audit rows; its own caps replace the server's.
+        settings.guard.scope = self.name.clone();
+        if let Some(limits) = &self.limits {
+            settings.guard.limits = limits.clone();
+        }
+        if !settings.guard.limits.is_empty() && settings.ledger.is_none() {
+            return Err(format!(
+                "tenant {:?}: spending limits need --db (the tally is kept there)",
+                self.name
+            ));
+        }
+        let server = StripeMcp::new(client, settings, &selection, self.read_only)
+            .map_err(|e| format!("tenant {:?}: {e}", self.name))?;
         Ok(Tenant {
             name: self.name.clone(),
             server,
@@ -403,14 +421,34 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_names_bad_hashes_and_unenforced_limits_are_refused() {
+    fn duplicate_names_bad_hashes_and_malformed_limits_are_refused() {
         let dup = "[[tenant]]\nname = \"a\"\nstripe_key_env = \"A\"\n[[tenant]]\nname = \"a\"\nstripe_key_env = \"B\"\n";
         assert!(parse(dup).unwrap_err().contains("twice"));
         let hash = "[[tenant]]\nname = \"a\"\nstripe_key_env = \"A\"\ntoken_sha256 = \"abc\"\n";
         assert!(parse(hash).is_err());
         let limits = "[[tenant]]\nname = \"a\"\nstripe_key_env = \"A\"\n[tenant.limits]\nmax_refund = 5000\n";
-        assert!(parse(limits).unwrap_err().contains("not enforced"));
+        assert!(parse(limits).is_err());
+        let dollars = "[[tenant]]\nname = \"a\"\nstripe_key_env = \"A\"\n[tenant.limits.refund]\nUSD = { per_call = 5000 }\n";
+        assert!(parse(dollars).unwrap_err().contains("three lowercase"));
+        let ok = "[[tenant]]\nname = \"a\"\nstripe_key_env = \"A\"\n[tenant.limits.refund]\nusd = { per_call = 5000, daily = 20000 }\n";
+        assert_eq!(
+            parse(ok).unwrap().tenant[0].limits.as_ref().unwrap().refund["usd"].per_call,
+            Some(5000)
+        );
         assert!(parse("[[tenant]]\nname = \"a b\"\nstripe_key_env = \"A\"\n").is_err());
+    }
+
+    #[test]
+    fn a_tenant_may_set_its_confirmation_and_live_writes() {
+        let t = "[[tenant]]\nname = \"a\"\nstripe_key_env = \"A\"\nconfirm = \"always\"\nallow_live_writes = true\n";
+        let parsed = parse(t).unwrap();
+        assert_eq!(
+            parsed.tenant[0].confirm,
+            Some(crate::guard::confirm::ConfirmMode::Always)
+        );
+        assert_eq!(parsed.tenant[0].allow_live_writes, Some(true));
+        let bad = "[[tenant]]\nname = \"a\"\nstripe_key_env = \"A\"\nconfirm = \"sometimes\"\n";
+        assert!(parse(bad).is_err());
     }
 
     #[test]

@@ -29,6 +29,14 @@ pub enum ErrorKind {
     Network,
     /// Stripe answered something this server could not read.
     UnexpectedResponse,
+    /// The person asked to confirm the write said no (or closed the form); nothing was sent.
+    DeclinedByUser,
+    /// Nobody answered the confirmation in time; nothing was sent.
+    ConfirmationTimeout,
+    /// The write needs a person's confirmation and this client cannot ask one; nothing was sent.
+    ConfirmationUnavailable,
+    /// A spending limit (per call or rolling 24 hours) refuses this amount; nothing was sent.
+    LimitExceeded,
 }
 
 /// Stripe's own error fields, kept verbatim.
@@ -75,6 +83,9 @@ pub struct ToolError {
     /// The fix, where it is known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// For `limit_exceeded`: which limit, its maximum, what is used, when room frees up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<Box<serde_json::Value>>,
 }
 
 /// Most bytes of a message or hint an error carries; the rest is cut, saying how much.
@@ -103,6 +114,7 @@ impl ToolError {
             idempotency_key: None,
             stripe: None,
             hint: None,
+            limit: None,
         }
     }
 
@@ -208,6 +220,7 @@ fn map(err: stripe::Error, cx: ErrorContext<'_>) -> ToolError {
                 idempotency_key,
                 stripe,
                 hint,
+                limit: None,
             }
         }
         stripe::Error::Network { message, timeout } => ToolError {
@@ -225,6 +238,7 @@ fn map(err: stripe::Error, cx: ErrorContext<'_>) -> ToolError {
             }),
             idempotency_key,
             stripe: None,
+            limit: None,
         },
         stripe::Error::Decode {
             status,
@@ -238,6 +252,7 @@ fn map(err: stripe::Error, cx: ErrorContext<'_>) -> ToolError {
             request_id,
             idempotency_key,
             stripe: None,
+            limit: None,
             hint: Some(format!(
                 "The request reached Stripe and may have been applied. Look it up in the Dashboard ({mode} mode) by its request id before trying again."
             )),
@@ -261,6 +276,7 @@ fn map(err: stripe::Error, cx: ErrorContext<'_>) -> ToolError {
             request_id,
             idempotency_key,
             stripe: None,
+            limit: None,
             hint: Some("Stripe's API never redirects: --api-base (STRIPE_API_BASE) points at something that is not Stripe's API. Start the server with the default https://api.stripe.com or a proxy that forwards without redirecting.".to_owned()),
         },
         stripe::Error::TooLarge {
@@ -280,6 +296,7 @@ fn map(err: stripe::Error, cx: ErrorContext<'_>) -> ToolError {
             }),
             idempotency_key,
             stripe: None,
+            limit: None,
         },
     }
 }

@@ -25,6 +25,7 @@ use tokio::sync::Notify;
 
 use crate::{
     auth::Caller,
+    server::DeadlinePassed,
     tools::{ToolError, error::ErrorKind},
 };
 
@@ -194,14 +195,15 @@ impl ServerHandler for Routed {
         }
         let _in_flight = InFlight::start(&self.shared);
         let name = request.name.clone();
-        match tokio::time::timeout(
-            self.shared.request_timeout,
-            tenant.server.call_tool(request, context),
-        )
-        .await
+        // The deadline starts after any confirmation: a person's time to answer is
+        // bounded by --confirm-timeout, not taken from the call's own time.
+        match tenant
+            .server
+            .call_tool_within(request, context, Some(self.shared.request_timeout))
+            .await
         {
             Ok(response) => response,
-            Err(_) => {
+            Err(DeadlinePassed) => {
                 tracing::warn!(tenant = %tenant.name, tool = %name, "tool call passed the request deadline");
                 let mut e = ToolError::invalid(format!(
                     "the call took longer than this server's deadline of {} s and was abandoned; a write may or may not have happened",

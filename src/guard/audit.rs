@@ -1,0 +1,271 @@
+//! The audit trail of writes: every write attempt is written to the store before it is
+//! sent (outcome `unknown`) and completed after, so a crash in between leaves a visible
+//! "outcome unknown" row. A row names the tool, Stripe method and path, amount, object,
+//! idempotency key, request id, confirmation and limit decision, never the key and never
+//! personal data (no emails, names or free text from the arguments).
+//!
+//! Also `stripe-mcp audit`, which prints the trail.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rmcp::model::{CallToolResponse, ContentBlock};
+use serde_json::Value;
+
+use crate::{
+    guard::classify::Action,
+    store::{AuditEntry, AuditFilter, AuditOutcome, AuditRecord, DbTarget, Store},
+};
+
+/// Unix seconds now.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The row written before a write is sent.
+pub fn entry(
+    tenant: &str,
+    action: &Action,
+    money: Option<(i64, &str)>,
+    confirmation: &str,
+    limit_decision: &str,
+) -> AuditEntry {
+    AuditEntry {
+        at: now(),
+        tenant: tenant.to_owned(),
+        tool: action.tool.clone(),
+        method: action.method.to_owned(),
+        path: action.path.clone(),
+        amount: money.map(|(a, _)| a).or(action.amount),
+        currency: money
+            .map(|(_, c)| c.to_owned())
+            .or_else(|| action.currency.clone()),
+        object_id: action.object_id.clone(),
+        idempotency_key: action.idempotency_key.clone(),
+        confirmation: confirmation.to_owned(),
+        limit_decision: limit_decision.to_owned(),
+    }
+}
+
+/// How a tool result ended, as the audit trail records it: `succeeded`, `failed`
+/// (a definite refusal: nothing was applied), or `unknown` (no complete answer: it may
+/// have been applied), with Stripe's status, request id, the object made and the error
+/// kind. Reads only the structured fields, never free text.
+pub fn outcome(response: &CallToolResponse) -> AuditOutcome {
+    let CallToolResponse::Complete(result) = response else {
+        return unknown("the call did not complete");
+    };
+    let body: Option<Value> = result.structured_content.clone().or_else(|| {
+        result.content.iter().find_map(|c| match c {
+            ContentBlock::Text(t) => serde_json::from_str(&t.text).ok(),
+            _ => None,
+        })
+    });
+    if result.is_error == Some(true) {
+        let error = body.as_ref().and_then(|b| b.get("error"));
+        let field = |k: &str| error.and_then(|e| e.get(k));
+        let kind = field("kind").and_then(Value::as_str).unwrap_or("unknown");
+        let unknown = !definite_failure(kind);
+        AuditOutcome {
+            outcome: if unknown { "unknown" } else { "failed" }.into(),
+            http_status: field("http_status")
+                .and_then(Value::as_u64)
+                .and_then(|s| u16::try_from(s).ok()),
+            request_id: field("request_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            object_id: None,
+            error: Some(kind.to_owned()),
+        }
+    } else {
+        let id = body
+            .as_ref()
+            .and_then(|b| b.get("id").or_else(|| b.get("session_id")))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        AuditOutcome {
+            outcome: "succeeded".into(),
+            http_status: Some(200),
+            request_id: body
+                .as_ref()
+                .and_then(|b| b.get("request_id"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            object_id: id,
+            error: None,
+        }
+    }
+}
+
+/// An outcome nobody knows: the write may or may not have been applied.
+pub fn unknown(why: &str) -> AuditOutcome {
+    AuditOutcome {
+        outcome: "unknown".into(),
+        http_status: None,
+        request_id: None,
+        object_id: None,
+        error: Some(why.to_owned()),
+    }
+}
+
+/// True for an error kind that means Stripe did not apply the write (or it was never
+/// sent). `network`, `stripe_unavailable` and `unexpected_response` may hide a write that
+/// was applied, so they are not.
+pub fn definite_failure(kind: &str) -> bool {
+    !matches!(
+        kind,
+        "network" | "stripe_unavailable" | "unexpected_response" | "unknown"
+    )
+}
+
+/// `stripe-mcp audit`: print the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct AuditArgs {
+    /// Only rows since this: a duration back from now (30m, 24h, 7d) or Unix seconds.
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Only this tenant's rows (`local` for the stdio server's).
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
+    /// At most this many rows, newest first.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000), value_name = "N")]
+    pub rows: u32,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parses `--since`: `90s`, `30m`, `24h`, `7d`, or Unix seconds.
+pub fn parse_since(raw: &str, now: i64) -> Result<i64, String> {
+    let raw = raw.trim();
+    let (digits, unit) = raw.split_at(
+        raw.trim_end_matches(|c: char| c.is_ascii_alphabetic())
+            .len(),
+    );
+    let n: i64 = digits.parse().map_err(|_| {
+        format!("--since {raw:?}: give a duration such as 30m, 24h, 7d, or Unix seconds")
+    })?;
+    let secs = match unit {
+        "" => return Ok(n),
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("--since {raw:?}: the unit is s, m, h or d")),
+    };
+    Ok(now - secs)
+}
+
+/// The tenant name the stdio server records ("" in the store), shown as `local`.
+fn shown_tenant(t: &str) -> &str {
+    if t.is_empty() { "local" } else { t }
+}
+
+/// Runs `stripe-mcp audit` against `target`; returns what to print.
+pub async fn run(args: &AuditArgs, target: &DbTarget) -> Result<String, String> {
+    let store = Store::open(target).await.map_err(|e| e.to_string())?;
+    let filter = AuditFilter {
+        since: args
+            .since
+            .as_deref()
+            .map(|s| parse_since(s, now()))
+            .transpose()?,
+        tenant: args
+            .tenant
+            .as_deref()
+            .map(|t| if t == "local" { "" } else { t }.to_owned()),
+        limit: args.rows,
+    };
+    let rows = store.audit_list(filter).await.map_err(|e| e.to_string())?;
+    Ok(render(&rows, args.json))
+}
+
+/// A table (or JSON lines) of audit rows.
+pub fn render(rows: &[AuditRecord], json: bool) -> String {
+    let mut out = String::new();
+    if json {
+        for r in rows {
+            out.push_str(&serde_json::to_string(r).unwrap_or_default());
+            out.push('\n');
+        }
+        return out;
+    }
+    if rows.is_empty() {
+        return "no audit rows\n".into();
+    }
+    out.push_str(&format!(
+        "{:<20} {:<10} {:<24} {:<40} {:>12} {:<24} {:<12} {:<10} {:<10}\n",
+        "time (UTC)",
+        "tenant",
+        "tool",
+        "method path",
+        "amount",
+        "object",
+        "confirmed",
+        "limit",
+        "outcome"
+    ));
+    for r in rows {
+        let e = &r.entry;
+        let amount = match (e.amount, e.currency.as_deref()) {
+            (Some(a), Some(c)) => crate::stripe::currency::display(a, c),
+            (Some(a), None) => a.to_string(),
+            _ => "-".into(),
+        };
+        let outcome = match (&r.error, r.outcome.as_str()) {
+            (Some(err), o) => format!("{o} ({err})"),
+            (None, o) => o.to_owned(),
+        };
+        out.push_str(&format!(
+            "{:<20} {:<10} {:<24} {:<40} {:>12} {:<24} {:<12} {:<10} {}\n",
+            format!(
+                "{} {:02}:{:02}",
+                crate::guard::confirm::date(e.at),
+                e.at.rem_euclid(86_400) / 3600,
+                e.at.rem_euclid(3600) / 60
+            ),
+            shown_tenant(&e.tenant),
+            e.tool,
+            format!("{} {}", e.method, e.path),
+            amount,
+            e.object_id.as_deref().unwrap_or("-"),
+            e.confirmation,
+            e.limit_decision,
+            outcome
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_durations_back_from_now_or_unix_seconds() {
+        assert_eq!(parse_since("30m", 10_000).unwrap(), 10_000 - 1800);
+        assert_eq!(
+            parse_since("7d", 1_000_000).unwrap(),
+            1_000_000 - 7 * 86_400
+        );
+        assert_eq!(parse_since("1700000000", 5).unwrap(), 1_700_000_000);
+        assert!(parse_since("yesterday", 5).is_err());
+        assert!(parse_since("3w", 5).is_err());
+    }
+
+    #[test]
+    fn only_answers_that_cannot_hide_an_applied_write_are_definite_failures() {
+        for k in [
+            "card_declined",
+            "invalid_argument",
+            "declined_by_user",
+            "limit_exceeded",
+        ] {
+            assert!(definite_failure(k), "{k}");
+        }
+        for k in ["network", "stripe_unavailable", "unexpected_response"] {
+            assert!(!definite_failure(k), "{k}");
+        }
+    }
+}
