@@ -7,8 +7,9 @@ use rmcp::{
     ErrorData, RoleServer, ServerHandler,
     handler::server::{router::tool::ToolRouter, tool::ToolCallContext},
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-        ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+        CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
+        Implementation, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
+        ServerCapabilities, ServerConfig, Tool,
     },
     service::RequestContext,
 };
@@ -43,6 +44,148 @@ pub const EXPLICIT_ONLY: &[&str] = &["stripe_api_write"];
 
 /// Tools offered only when the server has an order ledger (`--db`).
 pub const ORDER_TOOLS: &[&str] = &["get_order_status", "list_orders"];
+
+/// Groups `--tools` takes besides tool names: one per area, `books` for the
+/// summaries, and `core`, the few tools most sessions need (about 7 KB of context
+/// instead of about 50 KB for all). A tool may be in several groups;
+/// `stripe_api_write` is in none (it must be named).
+pub const GROUPS: &[(&str, &[&str])] = &[
+    (
+        "core",
+        &[
+            "initiate_checkout",
+            "list_customers",
+            "create_refund",
+            "get_balance",
+            "get_checkout_session",
+            "search_stripe_resources",
+            "fetch_stripe_resource",
+        ],
+    ),
+    (
+        "checkout",
+        &[
+            "initiate_checkout",
+            "get_checkout_session",
+            "list_checkout_sessions",
+            "expire_checkout_session",
+            "create_payment_link",
+        ],
+    ),
+    (
+        "customers",
+        &[
+            "list_customers",
+            "get_customer",
+            "create_customer",
+            "update_customer",
+        ],
+    ),
+    (
+        "payments",
+        &[
+            "create_payment_intent",
+            "confirm_payment_intent",
+            "get_payment_intent",
+            "list_payment_intents",
+            "cancel_payment_intent",
+            "list_charges",
+            "get_charge",
+        ],
+    ),
+    ("refunds", &["create_refund", "get_refund", "list_refunds"]),
+    (
+        "balance",
+        &[
+            "get_balance",
+            "list_balance_transactions",
+            "list_payouts",
+            "get_payout",
+            "get_account_info",
+        ],
+    ),
+    (
+        "catalog",
+        &[
+            "create_product",
+            "list_products",
+            "create_price",
+            "list_prices",
+            "create_coupon",
+            "list_coupons",
+        ],
+    ),
+    (
+        "billing",
+        &[
+            "create_subscription",
+            "get_subscription",
+            "list_subscriptions",
+            "update_subscription",
+            "cancel_subscription",
+            "create_invoice",
+            "create_invoice_item",
+            "finalize_invoice",
+            "list_invoices",
+            "list_overdue_invoices",
+        ],
+    ),
+    (
+        "disputes",
+        &["list_disputes", "get_dispute", "update_dispute"],
+    ),
+    (
+        "search",
+        &[
+            "search_stripe_resources",
+            "fetch_stripe_resource",
+            "stripe_api_read",
+        ],
+    ),
+    ("orders", ORDER_TOOLS),
+    (
+        "books",
+        &[
+            "summarize_balance_transactions",
+            "summarize_subscriptions",
+            "list_overdue_invoices",
+        ],
+    ),
+];
+
+/// What one listed tool costs a session's context, in bytes of compact JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolCost {
+    /// The tool's name.
+    pub name: String,
+    /// What a model reads: `{"name", "description", "inputSchema"}`.
+    pub model: usize,
+    /// The output schema, which clients use to check results (most do not show it to
+    /// the model), counted apart.
+    pub output_schema: usize,
+}
+
+impl ToolCost {
+    /// Measures a tool as `tools/list` reports it.
+    pub fn of(tool: &Tool) -> ToolCost {
+        let model = serde_json::json!({
+            "name": tool.name,
+            "description": tool.description,
+            "inputSchema": *tool.input_schema,
+        });
+        ToolCost {
+            name: tool.name.to_string(),
+            model: model.to_string().len(),
+            output_schema: tool.output_schema.as_ref().map_or(0, |s| {
+                serde_json::Value::Object((**s).clone()).to_string().len()
+            }),
+        }
+    }
+}
+
+/// How long a 2026-07-28 client may cache `tools/list` (`ttlMs`): the list is fixed
+/// when the process starts, so a day; a restart is a new session anyway.
+pub const TOOLS_LIST_TTL_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// `@stripe/mcp` 0.2.5's permission names and the tools each one stands for here,
 /// so an existing config can switch by changing only the command.
@@ -117,9 +260,43 @@ impl StripeMcp {
         selection: &ToolSelection,
         read_only: bool,
     ) -> Result<Self, String> {
+        let tool_router = Self::registry(selection, read_only, settings.ledger.is_some())?;
+        Ok(StripeMcp {
+            client,
+            settings: Arc::new(settings),
+            listed: tool_router
+                .list_all()
+                .into_iter()
+                .map(compact_tool)
+                .collect(),
+            tool_router,
+            backpressure: None,
+        })
+    }
+
+    /// The tools a server started with these flags lists, as `tools/list` reports
+    /// them, without a key or a client: for `stripe-mcp tools`.
+    pub fn listed_tools(
+        selection: &ToolSelection,
+        read_only: bool,
+        has_ledger: bool,
+    ) -> Result<Vec<Tool>, String> {
+        Ok(Self::registry(selection, read_only, has_ledger)?
+            .list_all()
+            .into_iter()
+            .map(compact_tool)
+            .collect())
+    }
+
+    /// The router of the selected tools.
+    fn registry(
+        selection: &ToolSelection,
+        read_only: bool,
+        has_ledger: bool,
+    ) -> Result<ToolRouter<StripeMcp>, String> {
         let mut tool_router = Self::full_router();
         // The order tools read the ledger, so they exist only when there is one.
-        if settings.ledger.is_some() {
+        if has_ledger {
             tool_router += Self::orders_router();
         }
         let mut known: Vec<String> = tool_router
@@ -140,17 +317,7 @@ impl StripeMcp {
                 tool_router.remove_route(&name);
             }
         }
-        Ok(StripeMcp {
-            client,
-            settings: Arc::new(settings),
-            listed: tool_router
-                .list_all()
-                .into_iter()
-                .map(compact_tool)
-                .collect(),
-            tool_router,
-            backpressure: None,
-        })
+        Ok(tool_router)
     }
 
     /// Bounds in-flight work with `gate`, which also watches the session's output
@@ -192,6 +359,18 @@ impl StripeMcp {
                 return Err(format!(
                     "{name} reads the webhook receiver's order ledger: start the server with --db PATH (the same file `stripe-mcp webhooks --db PATH` writes)"
                 ));
+            } else if let Some((_, tools)) = GROUPS.iter().find(|(g, _)| g == name) {
+                if *name == "orders" && !known.iter().any(|k| ORDER_TOOLS.contains(&k.as_str())) {
+                    return Err(format!(
+                        "the orders group reads the webhook receiver's order ledger: start the server with --db PATH (the same file `stripe-mcp webhooks --db PATH` writes)"
+                    ));
+                }
+                wanted.extend(
+                    tools
+                        .iter()
+                        .filter(|t| known.iter().any(|k| k == *t))
+                        .map(|t| t.to_string()),
+                );
             } else if let Some((_, tools)) = PERMISSIONS.iter().find(|(p, _)| p == name) {
                 wanted.extend(
                     tools
@@ -205,9 +384,14 @@ impl StripeMcp {
         }
         if !unknown.is_empty() {
             return Err(format!(
-                "unknown tool name(s) in --tools: {}; valid names: all, {}; or @stripe/mcp permission names: {}",
+                "unknown tool name(s) in --tools: {}; valid names: all, {}; groups: {}; or @stripe/mcp permission names: {}",
                 unknown.join(", "),
                 known.join(", "),
+                GROUPS
+                    .iter()
+                    .map(|(g, _)| *g)
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 PERMISSIONS
                     .iter()
                     .map(|(p, _)| *p)
@@ -315,7 +499,7 @@ impl ServerHandler for StripeMcp {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let _turn = match &self.backpressure {
             Some(gate) => Some(gate.enter().await.map_err(|Overloaded| {
@@ -323,7 +507,16 @@ impl ServerHandler for StripeMcp {
             })?),
             None => None,
         };
-        let tools = ListToolsResult::with_all_items(self.tools());
+        let mut tools = ListToolsResult::with_all_items(self.tools());
+        // SEP-2549: a 2026-07-28 client may cache the list, which never changes while
+        // the process runs. Older clients get the shape they know.
+        if context
+            .protocol_version()
+            .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str())
+        {
+            tools.ttl_ms = Some(TOOLS_LIST_TTL_MS);
+            tools.cache_scope = Some(CacheScope::Private);
+        }
         if let Some(gate) = &self.backpressure {
             gate.writable().await;
         }
@@ -481,6 +674,15 @@ fn compact_tool(mut tool: Tool) -> Tool {
     }
     let mut input = serde_json::Value::Object((*tool.input_schema).clone());
     strip(&mut input, false);
+    if let serde_json::Value::Object(map) = &mut input {
+        let defs = match map.remove("$defs") {
+            Some(serde_json::Value::Object(defs)) => defs,
+            _ => serde_json::Map::new(),
+        };
+        for v in map.values_mut() {
+            simplify_input(v, &defs, 0);
+        }
+    }
     if let serde_json::Value::Object(map) = input {
         tool.input_schema = Arc::new(map);
     }
@@ -502,4 +704,79 @@ fn compact_tool(mut tool: Tool) -> Tool {
         }
     }
     tool
+}
+
+/// Rewrites an input schema into the shortest form that says the same to a model:
+/// `$ref`s inlined (the definition's own description dropped: the field's says it),
+/// `anyOf [X, null]` and `type [X, "null"]` become X (an optional field is one that
+/// is not `required`), and a `oneOf` of `const`s becomes an `enum`. What the server
+/// accepts is unchanged: serde still reads `null` as absent. Only for input schemas:
+/// an output schema must keep saying which fields may be null.
+fn simplify_input(
+    value: &mut serde_json::Value,
+    defs: &serde_json::Map<String, serde_json::Value>,
+    depth: usize,
+) {
+    use serde_json::Value;
+    // The types are not recursive; the bound only keeps a mistake from looping.
+    if depth > 16 {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(alts)) = map.get("anyOf") {
+                let kept: Vec<&Value> = alts
+                    .iter()
+                    .filter(|a| a.get("type").and_then(Value::as_str) != Some("null"))
+                    .collect();
+                if kept.len() == 1
+                    && let Value::Object(alt) = kept[0].clone()
+                {
+                    map.remove("anyOf");
+                    for (k, v) in alt {
+                        map.entry(k).or_insert(v);
+                    }
+                }
+            }
+            if let Some(Value::String(r)) = map.get("$ref")
+                && let Some(Value::Object(def)) =
+                    r.strip_prefix("#/$defs/").and_then(|n| defs.get(n))
+            {
+                let def = def.clone();
+                map.remove("$ref");
+                for (k, v) in def {
+                    if k != "description" {
+                        map.entry(k).or_insert(v);
+                    }
+                }
+            }
+            if let Some(Value::Array(alts)) = map.get("oneOf")
+                && !alts.is_empty()
+                && alts
+                    .iter()
+                    .all(|a| a.get("const").is_some_and(Value::is_string))
+            {
+                let values: Vec<Value> = alts.iter().map(|a| a["const"].clone()).collect();
+                map.remove("oneOf");
+                map.insert("type".into(), "string".into());
+                map.insert("enum".into(), Value::Array(values));
+            }
+            if let Some(Value::Array(types)) = map.get("type")
+                && types.len() == 2
+                && let Some(i) = types.iter().position(|t| t == "null")
+            {
+                let other = types[1 - i].clone();
+                map.insert("type".into(), other);
+            }
+            for v in map.values_mut() {
+                simplify_input(v, defs, depth + 1);
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                simplify_input(v, defs, depth + 1);
+            }
+        }
+        _ => {}
+    }
 }
