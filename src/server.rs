@@ -780,3 +780,23 @@ fn simplify_input(
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tool_but_the_generic_write_is_in_a_group_and_groups_name_only_real_tools() {
+        let mut known = StripeMcp::tool_names();
+        known.extend(ORDER_TOOLS.iter().map(|t| t.to_string()));
+        for (group, tools) in GROUPS {
+            for tool in *tools {
+                assert!(known.iter().any(|k| k == tool), "{group}: {tool}");
+            }
+        }
+        for tool in &known {
+            let grouped = GROUPS.iter().any(|(_, ts)| ts.contains(&tool.as_str()));
+            assert_eq!(grouped, !EXPLICIT_ONLY.contains(&tool.as_str()), "{tool}");
+        }
+    }
+}

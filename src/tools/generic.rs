@@ -28,9 +28,9 @@ pub const PARAMS_MAX_VALUES: usize = 1000;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReadArgs {
-    /// The API path, starting with /v1/ and without a query string, e.g. /v1/coupons/SUMMER25 or /v1/customers/cus_123/balance_transactions.
+    /// A /v1/ path without a query, e.g. /v1/coupons/SUMMER25.
     pub path: String,
-    /// Query parameters as a JSON object, sent in Stripe's form style: {"limit": 3, "expand": ["data.customer"], "created": {"gte": 1700000000}}. Values are strings, integers, booleans, nested objects or arrays; amounts are integers in the smallest currency unit.
+    /// Query params as JSON, e.g. {"limit": 3, "created": {"gte": 1700000000}}.
     pub params: Option<Map<String, Value>>,
 }
 
@@ -54,7 +54,7 @@ pub struct WriteArgs {
     pub path: String,
     /// Form parameters as a JSON object (POST only), sent in Stripe's form style: {"name": "Jane", "metadata": {"order": "42"}, "items": [{"price": "price_1"}]}. Values are strings, integers, booleans, nested objects or arrays; amounts are integers in the smallest currency unit (4999 = $49.99); send "" to unset a field.
     pub params: Option<Map<String, Value>>,
-    /// Makes retries safe (24 h): the same key never applies the write twice. When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
+    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
     pub idempotency_key: Option<String>,
 }
 
@@ -227,7 +227,7 @@ pub fn build_write(
 
 #[tool_router(router = generic_router, vis = "pub(crate)")]
 impl StripeMcp {
-    /// Read any Stripe API endpoint: GET a /v1/... path with query params, for what the other tools do not cover (e.g. /v1/coupons/SUMMER25, /v1/customers/cus_123/balance_transactions, /v1/events with {"type": "charge.refunded"}). Returns Stripe's JSON body whole; amounts in it are integers in the smallest currency unit (4999 = $49.99). Prefer the specific tools when one fits.
+    /// GET any /v1/ endpoint the other tools do not cover (e.g. /v1/events) and return Stripe's JSON whole.
     #[tool(annotations(
         title = "Read any Stripe endpoint",
         read_only_hint = true,
@@ -253,7 +253,7 @@ impl StripeMcp {
         }))
     }
 
-    /// Call any Stripe API write endpoint: POST (create, update, or act, e.g. /v1/invoices/in_123/void) or DELETE a /v1/... path. This can change or delete anything the key may touch, move money, and cannot be undone: use a specific tool when one fits, and confirm the call with the user first. Only offered when named explicitly in --tools (not by --tools=all). Amounts are integers in the smallest currency unit. Safe to retry with the same idempotency_key.
+    /// Call any Stripe API write endpoint: POST (create, update, or act, e.g. /v1/invoices/in_123/void) or DELETE a /v1/... path. This can change or delete anything the key may touch, move money, and cannot be undone: use a specific tool when one fits, and confirm the call with the user first. Only offered when named explicitly in --tools (not by --tools=all). Amounts are integers in the smallest currency unit.
     #[tool(annotations(
         title = "Write to any Stripe endpoint",
         read_only_hint = false,
