@@ -640,7 +640,9 @@ fn restructure_argument_error(response: CallToolResponse) -> CallToolResponse {
     {
         "Counts and limits are whole numbers; amounts are integers in the smallest currency unit (4999 means $49.99).".to_owned()
     } else if detail.contains("unknown variant") {
-        "Use one of the listed values exactly, in lowercase.".to_owned()
+        // Most enums are lowercase, stripe_api_write's method is POST or DELETE: the
+        // list after "expected" is the one truth about case.
+        "Use one of the values listed after \"expected\", spelled exactly as listed.".to_owned()
     } else {
         "Check the argument types against the tool's input schema.".to_owned()
     });
@@ -784,6 +786,25 @@ fn simplify_input(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn argument_error_hint(detail: &str) -> String {
+        let raw = CallToolResult::error(vec![ContentBlock::text(format!(
+            "failed to deserialize parameters: {detail}"
+        ))]);
+        let CallToolResponse::Complete(result) = restructure_argument_error(raw.into()) else {
+            panic!("not complete")
+        };
+        let text = &result.content[0].as_text().unwrap().text;
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        v["error"]["hint"].as_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn an_unknown_enum_value_hint_does_not_claim_lowercase_for_uppercase_values() {
+        let hint = argument_error_hint("unknown variant `post`, expected `POST` or `DELETE`");
+        assert!(!hint.contains("lowercase"), "{hint}");
+        assert!(hint.contains("exactly as listed"), "{hint}");
+    }
 
     #[test]
     fn every_tool_but_the_generic_write_is_in_a_group_and_groups_name_only_real_tools() {

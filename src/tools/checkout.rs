@@ -301,6 +301,9 @@ pub fn build_request(
         || args.currency.is_some()
         || args.quantity.is_some()
         || args.price.is_some();
+    // Refusals name the fields the caller sent: `unit_amount` for the one-item form,
+    // `line_items[2].unit_amount` for a list.
+    let one_item_form = args.line_items.is_none();
     let items: Vec<LineItemArg> = match (args.line_items, single) {
         (Some(_), true) => {
             return Err(ToolError::invalid(
@@ -333,7 +336,18 @@ pub fn build_request(
     let mut line_items = Vec::with_capacity(items.len());
     let mut session_currency: Option<String> = None;
     for (i, item) in items.into_iter().enumerate() {
-        let at = |f: &str| format!("line_items[{i}].{f}");
+        let at = |f: &str| {
+            if one_item_form {
+                f.to_owned()
+            } else {
+                format!("line_items[{i}].{f}")
+            }
+        };
+        let item_name = if one_item_form {
+            "the item".to_owned()
+        } else {
+            format!("line_items[{i}]")
+        };
         let quantity = u64::from(item.quantity.unwrap_or(1));
         if quantity == 0 {
             return Err(ToolError::invalid(format!(
@@ -346,7 +360,7 @@ pub fn build_request(
         let line = match (item.price, inline) {
             (Some(_), true) => {
                 return Err(ToolError::invalid(format!(
-                    "line_items[{i}] gives both price and inline pricing (product_name/unit_amount/currency): choose one"
+                    "{item_name} gives both price and inline pricing (product_name/unit_amount/currency): choose one"
                 )));
             }
             (Some(price), false) => LineItem {
@@ -406,7 +420,7 @@ pub fn build_request(
             }
             (None, false) => {
                 return Err(ToolError::invalid(format!(
-                    "line_items[{i}] needs either price (price_...) or product_name + unit_amount + currency"
+                    "{item_name} needs either price (price_...) or product_name + unit_amount + currency"
                 )));
             }
         };
@@ -733,6 +747,23 @@ mod tests {
             .contains("one currency")
         );
         assert!(refused(json!({"mode": "subscription", "product_name": "a", "unit_amount": 1, "currency": "usd"})).contains("recurring"));
+    }
+
+    #[test]
+    fn refusals_of_the_one_item_form_name_the_fields_that_were_sent() {
+        let amount =
+            refused(json!({"product_name": "Tee", "unit_amount": 49.99, "currency": "usd"}));
+        assert!(amount.starts_with("unit_amount "), "{amount}");
+        assert!(!amount.contains("line_items"), "{amount}");
+        let quantity = refused(json!({"price": "price_1", "quantity": 0}));
+        assert!(quantity.starts_with("quantity "), "{quantity}");
+        let missing = refused(json!({"product_name": "Tee", "unit_amount": 500}));
+        assert!(missing.starts_with("currency "), "{missing}");
+        // With a list, the item's position is named.
+        let listed = refused(
+            json!({"line_items": [{"price": "price_1"}, {"price": "price_2", "quantity": 0}]}),
+        );
+        assert!(listed.starts_with("line_items[1].quantity "), "{listed}");
     }
 
     #[test]

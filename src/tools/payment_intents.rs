@@ -114,6 +114,10 @@ pub struct CancelPaymentIntentArgs {
 /// Why the last payment attempt failed.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PaymentErrorSummary {
+    /// Stripe's error type, e.g. "card_error" (the customer's card) or "api_error"
+    /// (Stripe's side): what tells whether another attempt can help.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// e.g. "card_declined".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -224,6 +228,7 @@ impl PaymentIntentOutput {
             amount: Money::new(pi.amount, &pi.currency),
             amount_received: Money::new(pi.amount_received, &pi.currency),
             last_payment_error: pi.last_payment_error.map(|e| PaymentErrorSummary {
+                kind: e.kind,
                 code: e.code,
                 decline_code: e.decline_code,
                 message: e.message,
