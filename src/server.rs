@@ -361,9 +361,7 @@ impl StripeMcp {
                 ));
             } else if let Some((_, tools)) = GROUPS.iter().find(|(g, _)| g == name) {
                 if *name == "orders" && !known.iter().any(|k| ORDER_TOOLS.contains(&k.as_str())) {
-                    return Err(format!(
-                        "the orders group reads the webhook receiver's order ledger: start the server with --db PATH (the same file `stripe-mcp webhooks --db PATH` writes)"
-                    ));
+                    return Err("the orders group reads the webhook receiver's order ledger: start the server with --db PATH (the same file `stripe-mcp webhooks --db PATH` writes)".to_owned());
                 }
                 wanted.extend(
                     tools
@@ -419,6 +417,7 @@ impl StripeMcp {
             + Self::coupons_router()
             + Self::disputes_router()
             + Self::search_router()
+            + Self::summaries_router()
             + Self::generic_router()
     }
 

@@ -22,6 +22,7 @@ pub mod products;
 pub mod refunds;
 pub mod search;
 pub mod subscriptions;
+pub mod summaries;
 
 use std::{borrow::Cow, collections::BTreeMap};
 
