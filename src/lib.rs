@@ -33,6 +33,8 @@
 //! - [`tools::orders`]: `get_order_status` and `list_orders` over the same ledger (`--db`).
 //! - [`tools::summaries`]: the books computed in the server: balance totals per
 //!   currency over a period in a time zone, MRR/ARR, overdue invoices.
+//! - [`tools::resources`]: MCP resources (`stripe://account`, `stripe://balance`,
+//!   `stripe://objects/{id}`) and the workflow prompts.
 
 pub mod auth;
 pub mod check;

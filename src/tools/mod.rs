@@ -20,6 +20,7 @@ pub mod payouts;
 pub mod prices;
 pub mod products;
 pub mod refunds;
+pub mod resources;
 pub mod search;
 pub mod subscriptions;
 pub mod summaries;
