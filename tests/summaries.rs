@@ -508,3 +508,30 @@ async fn overdue_invoices_come_oldest_first_with_the_amount_left_and_the_email()
     assert!((lt - now).abs() < 60, "due_date[lt] is now");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn every_request_the_books_tools_send_matches_stripes_openapi_description() {
+    let Some(spec) = common::openapi::Spec::from_env() else {
+        eprintln!("skipped: STRIPE_OPENAPI_SPEC is not set (scripts/test sets it)");
+        return;
+    };
+    let stripe = common::mock_stripe().await;
+    list_of(&stripe, "/v1/balance_transactions", book(), Duration::ZERO).await;
+    list_of(&stripe, "/v1/subscriptions", vec![], Duration::ZERO).await;
+    list_of(&stripe, "/v1/invoices", vec![], Duration::ZERO).await;
+    let server = common::Spawn::new(&stripe.uri()).start().await;
+    for (tool, args) in [
+        (
+            "summarize_balance_transactions",
+            json!({"from": "2026-11-01", "currency": "usd", "group_by": "week"}),
+        ),
+        ("summarize_subscriptions", json!({"include_trialing": true})),
+        ("list_overdue_invoices", json!({"customer": "cus_1"})),
+    ] {
+        common::ok(&server.call(tool, args).await);
+    }
+    server.stop().await;
+    let requests = stripe.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 5, "three pages of transactions, one of each other list");
+    common::assert_requests_match_spec(&spec, &requests, |_, _, _| false);
+}
