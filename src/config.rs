@@ -51,6 +51,10 @@ pub struct Cli {
     #[arg(long, env = "STRIPE_ACCOUNT", global = true)]
     pub stripe_account: Option<String>,
 
+    /// Connect platforms: every tool takes an optional stripe_account (acct_...) sent as Stripe-Account for that call only.
+    #[arg(long, env = "STRIPE_MCP_CONNECT", global = true)]
+    pub connect: bool,
+
     /// Base URL of the Stripe API (for proxies and tests). Plain http:// only for a loopback host.
     #[arg(long, env = "STRIPE_API_BASE", default_value = DEFAULT_API_BASE, global = true)]
     pub api_base: String,
@@ -285,6 +289,7 @@ impl Config {
             settings: Settings {
                 app_base_url,
                 ledger: None,
+                connect: cli.connect,
             },
             db: cli.db.clone().filter(|p| !p.as_os_str().is_empty()),
         })

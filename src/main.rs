@@ -191,7 +191,9 @@ async fn run(cli: Cli) -> ExitCode {
 fn print_tools(cli: &Cli) -> ExitCode {
     let listed = config::parse_tools(&cli.tools)
         .map_err(|e| e.to_string())
-        .and_then(|selection| StripeMcp::listed_tools(&selection, cli.read_only, cli.db.is_some()));
+        .and_then(|selection| {
+            StripeMcp::listed_tools(&selection, cli.read_only, cli.db.is_some(), cli.connect)
+        });
     let tools = match listed {
         Ok(t) => t,
         Err(e) => {

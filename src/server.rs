@@ -25,7 +25,7 @@ use crate::{
     },
     stripe::{
         self, Client, IdempotencyKey, Mode,
-        client::{CALL_NOTES, CallNotes},
+        client::{CALL_ACCOUNT, CALL_NOTES, CallNotes},
     },
     tools::{ToolError, error::ErrorContext, resources},
     webhooks::ledger::Ledger,
@@ -185,6 +185,9 @@ impl ToolCost {
     }
 }
 
+/// The argument every tool takes with `--connect`.
+pub const STRIPE_ACCOUNT_ARG: &str = "stripe_account";
+
 /// How long a 2026-07-28 client may cache `tools/list` (`ttlMs`): the list is fixed
 /// when the process starts, so a day; a restart is a new session anyway.
 pub const TOOLS_LIST_TTL_MS: u64 = 24 * 60 * 60 * 1000;
@@ -232,6 +235,9 @@ pub struct Settings {
     pub app_base_url: Option<Url>,
     /// `--db`: the webhook receiver's order ledger; present, it adds the order tools.
     pub ledger: Option<Ledger>,
+    /// `--connect`: every tool takes `stripe_account` (a platform acting on its
+    /// connected accounts); off, no schema grows by it.
+    pub connect: bool,
 }
 
 /// The stripe-mcp server. Cheap to clone: everything is shared.
@@ -263,13 +269,14 @@ impl StripeMcp {
         read_only: bool,
     ) -> Result<Self, String> {
         let tool_router = Self::registry(selection, read_only, settings.ledger.is_some())?;
+        let connect = settings.connect;
         Ok(StripeMcp {
             client,
             settings: Arc::new(settings),
             listed: tool_router
                 .list_all()
                 .into_iter()
-                .map(compact_tool)
+                .map(|t| compact_tool(t, connect))
                 .collect(),
             tool_router,
             backpressure: None,
@@ -282,11 +289,12 @@ impl StripeMcp {
         selection: &ToolSelection,
         read_only: bool,
         has_ledger: bool,
+        connect: bool,
     ) -> Result<Vec<Tool>, String> {
         Ok(Self::registry(selection, read_only, has_ledger)?
             .list_all()
             .into_iter()
-            .map(compact_tool)
+            .map(|t| compact_tool(t, connect))
             .collect())
     }
 
@@ -437,6 +445,36 @@ impl StripeMcp {
     /// The registered tools, as `tools/list` reports them.
     pub fn tools(&self) -> Vec<Tool> {
         self.listed.to_vec()
+    }
+
+    /// With `--connect`, removes `stripe_account` from the arguments (the tools do not
+    /// know it) and checks it; the call then acts on that account. Without the flag the
+    /// argument stays, and the tool refuses it as unknown.
+    fn take_stripe_account(
+        &self,
+        mut request: CallToolRequestParams,
+    ) -> Result<(CallToolRequestParams, Option<String>), ToolError> {
+        if !self.settings.connect {
+            return Ok((request, None));
+        }
+        let Some(raw) = request
+            .arguments
+            .as_mut()
+            .and_then(|a| a.remove(STRIPE_ACCOUNT_ARG))
+        else {
+            return Ok((request, None));
+        };
+        let account = match raw {
+            serde_json::Value::String(s) => {
+                crate::tools::check_id(STRIPE_ACCOUNT_ARG, &s, &["acct_"])?
+            }
+            other => {
+                return Err(ToolError::invalid(format!(
+                    "stripe_account must be a string like acct_1Abc..., not {other}"
+                )));
+            }
+        };
+        Ok((request, Some(account)))
     }
 
     /// Maps a client error for a tool result, with this server's mode and key type.
@@ -590,12 +628,21 @@ impl ServerHandler for StripeMcp {
             },
             None => None,
         };
+        let (request, account) = match self.take_stripe_account(request) {
+            Ok(split) => split,
+            Err(e) => {
+                return Ok(CallToolResult::error(vec![ContentBlock::text(e.to_json())]).into());
+            }
+        };
         let cancelled = context.ct.clone();
         let span = tracing::info_span!("tool", name = %request.name);
         let notes = Arc::new(CallNotes::default());
         let tcc = ToolCallContext::new(self, request, context);
         let call = CALL_NOTES
-            .scope(notes.clone(), self.tool_router.call(tcc))
+            .scope(
+                notes.clone(),
+                CALL_ACCOUNT.scope(account, self.tool_router.call(tcc)),
+            )
             .instrument(span);
         let response = tokio::select! {
             response = call => response?,
@@ -703,7 +750,7 @@ fn restructure_argument_error(response: CallToolResponse) -> CallToolResponse {
 /// Removes what costs context without telling a model anything: `$schema`,
 /// `title` and `format` everywhere, and descriptions inside output schemas (the
 /// tool's description and the input schema's field descriptions stay).
-fn compact_tool(mut tool: Tool) -> Tool {
+fn compact_tool(mut tool: Tool, connect: bool) -> Tool {
     fn strip(value: &mut serde_json::Value, drop_descriptions: bool) {
         match value {
             serde_json::Value::Object(map) => {
@@ -734,6 +781,20 @@ fn compact_tool(mut tool: Tool) -> Tool {
         };
         for v in map.values_mut() {
             simplify_input(v, &defs, 0);
+        }
+        if connect {
+            let props = map
+                .entry("properties")
+                .or_insert_with(|| serde_json::json!({}));
+            if let serde_json::Value::Object(props) = props {
+                props.insert(
+                    STRIPE_ACCOUNT_ARG.into(),
+                    serde_json::json!({
+                        "type": "string",
+                        "description": "Connected account (acct_...) to act on, for this call only."
+                    }),
+                );
+            }
         }
     }
     if let serde_json::Value::Object(map) = input {

@@ -532,6 +532,10 @@ async fn every_request_the_books_tools_send_matches_stripes_openapi_description(
     }
     server.stop().await;
     let requests = stripe.received_requests().await.unwrap();
-    assert_eq!(requests.len(), 5, "three pages of transactions, one of each other list");
+    assert_eq!(
+        requests.len(),
+        5,
+        "three pages of transactions, one of each other list"
+    );
     common::assert_requests_match_spec(&spec, &requests, |_, _, _| false);
 }
