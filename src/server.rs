@@ -650,7 +650,7 @@ impl ServerHandler for StripeMcp {
             // would be dropped anyway; a write in flight keeps its idempotency key.
             () = cancelled.cancelled() => return Err(ErrorData::internal_error("cancelled by the client", None)),
         };
-        let response = finish(restructure_argument_error(response), &notes);
+        let response = resources::link_object(finish(restructure_argument_error(response), &notes));
         if let Some(gate) = &self.backpressure {
             gate.writable().await;
         }

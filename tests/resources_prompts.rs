@@ -203,3 +203,28 @@ async fn a_remote_caller_reads_resources_and_prompts_on_its_own_tenant() {
     assert!(json_of(&balance.contents).0["available"].is_array());
     client.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_tool_result_naming_one_object_carries_a_resource_link_to_it() {
+    let stripe = common::mock_stripe().await;
+    let customer = fixture("customer.json");
+    let id = customer["id"].as_str().unwrap().to_owned();
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/customers/{id}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(customer))
+        .expect(1)
+        .mount(&stripe)
+        .await;
+    let server = Spawn::new(&stripe.uri()).start().await;
+    let result = server.call("get_customer", json!({"customer": id})).await;
+    let links: Vec<String> = result
+        .content
+        .iter()
+        .filter_map(|c| match c {
+            ContentBlock::ResourceLink(r) => Some(r.uri.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(links, [format!("stripe://objects/{id}")]);
+    server.stop().await;
+}

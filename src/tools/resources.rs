@@ -12,8 +12,8 @@ use rmcp::{
     ErrorData,
     handler::server::wrapper::Parameters,
     model::{
-        GetPromptResult, Prompt, PromptArgument, PromptMessage, ReadResourceResult, Resource,
-        ResourceContents, ResourceTemplate, Role,
+        CallToolResponse, ContentBlock, GetPromptResult, Prompt, PromptArgument, PromptMessage,
+        ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role,
     },
 };
 use serde::Serialize;
@@ -60,6 +60,27 @@ pub fn object_uri(id: &str) -> Option<String> {
     super::search::fetch_path(id)
         .ok()
         .map(|_| format!("{OBJECT_PREFIX}{id}"))
+}
+
+/// Adds a `resource_link` to `stripe://objects/{id}` to a successful result that
+/// names one object (a top-level `id`, or `session_id` for a checkout), so a client
+/// that attaches resources can open it. Lists and failures are left as they are.
+pub fn link_object(response: CallToolResponse) -> CallToolResponse {
+    let CallToolResponse::Complete(mut result) = response else {
+        return response;
+    };
+    if result.is_error != Some(true)
+        && let Some(serde_json::Value::Object(out)) = &result.structured_content
+        && let Some(id) = ["id", "session_id"]
+            .iter()
+            .find_map(|k| out.get(*k).and_then(|v| v.as_str()))
+        && let Some(uri) = object_uri(id)
+    {
+        result.content.push(ContentBlock::resource_link(
+            Resource::new(uri, id.to_owned()).with_mime_type("application/json"),
+        ));
+    }
+    CallToolResponse::Complete(result)
 }
 
 /// A tool failure as the JSON-RPC error of a resource read: not-found stays
@@ -440,6 +461,29 @@ mod tests {
             .is_err()
         );
         assert!(get_prompt("nope", None).is_err());
+    }
+
+    #[test]
+    fn a_result_naming_one_object_links_to_it_and_a_list_does_not() {
+        let one =
+            rmcp::model::CallToolResult::structured(json!({"id": "cus_123", "email": "a@b.co"}));
+        let CallToolResponse::Complete(linked) = link_object(one.into()) else {
+            panic!()
+        };
+        let links: Vec<_> = linked
+            .content
+            .iter()
+            .filter_map(|c| match c {
+                ContentBlock::ResourceLink(r) => Some(r.uri.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(links, ["stripe://objects/cus_123"]);
+        let list = rmcp::model::CallToolResult::structured(json!({"customers": [{"id": "cus_1"}]}));
+        let CallToolResponse::Complete(list) = link_object(list.into()) else {
+            panic!()
+        };
+        assert_eq!(list.content.len(), 1);
     }
 
     #[test]
