@@ -44,7 +44,7 @@ pub struct Cli {
     #[arg(long, env = "STRIPE_SECRET_KEY", hide_env_values = true, global = true)]
     pub api_key: Option<String>,
 
-    /// Tools to offer: "all" (everything but stripe_api_write), or a comma-separated list of tool names or @stripe/mcp permission names (customers.read, refunds.create, ...).
+    /// Tools to offer: "all" (everything but stripe_api_write), or a comma-separated list of tool names, groups (core, checkout, customers, payments, refunds, balance, catalog, billing, disputes, search, orders, books) or @stripe/mcp permission names (customers.read, ...). `stripe-mcp tools` shows what a selection costs.
     #[arg(long, default_value = "all", global = true)]
     pub tools: String,
 
@@ -55,6 +55,10 @@ pub struct Cli {
     /// Act on this connected account (Connect): sent as the Stripe-Account header on every request.
     #[arg(long, env = "STRIPE_ACCOUNT", global = true)]
     pub stripe_account: Option<String>,
+
+    /// Connect platforms: every tool takes an optional stripe_account (acct_...) sent as Stripe-Account for that call only.
+    #[arg(long, env = "STRIPE_MCP_CONNECT", global = true)]
+    pub connect: bool,
 
     /// Base URL of the Stripe API (for proxies and tests). Plain http:// only for a loopback host.
     #[arg(long, env = "STRIPE_API_BASE", default_value = DEFAULT_API_BASE, global = true)]
@@ -148,6 +152,8 @@ pub enum Command {
     Tenants(crate::tenants::TenantsArgs),
     /// Call Stripe once and report whether the key works, its mode and the account.
     Check,
+    /// Print the tools --tools and --read-only select, with the bytes each costs a session's context in tools/list, and the total. Needs no key.
+    Tools,
     /// Receive Stripe's signed webhooks over HTTP and fulfill paid checkouts exactly once, into the --db ledger. Needs STRIPE_WEBHOOK_SECRET, not the API key.
     Webhooks(WebhooksArgs),
     /// The --db store's schema: `db status` shows its version, `db migrate` applies what is missing.
@@ -376,6 +382,7 @@ impl Config {
                     limits,
                     scope: String::new(),
                 },
+                connect: cli.connect,
             },
             db,
         })
@@ -429,7 +436,7 @@ pub fn read_dotenv(path: &std::path::Path, present: impl Fn(&str) -> bool) -> Do
 }
 
 /// `all` or a comma list; names are checked against the registry when the server is built.
-fn parse_tools(raw: &str) -> Result<ToolSelection, ConfigError> {
+pub fn parse_tools(raw: &str) -> Result<ToolSelection, ConfigError> {
     let names: Vec<String> = raw
         .split(',')
         .map(str::trim)
@@ -654,6 +661,10 @@ mod tests {
         assert_eq!(
             cli(&["check", "--api-key=sk_test_a1"]).command,
             Some(Command::Check)
+        );
+        assert_eq!(
+            cli(&["tools", "--tools=core"]).command,
+            Some(Command::Tools)
         );
     }
 }

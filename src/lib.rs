@@ -44,6 +44,10 @@
 //!   OAuth JWT) and the isolated [`auth::Tenant`] (client, tools, rate limit) it yields.
 //! - [`tenants`]: the tenants file and `stripe-mcp tenants add`.
 //! - [`tools::orders`]: `get_order_status` and `list_orders` over the same store (`--db`).
+//! - [`tools::summaries`]: the books computed in the server: balance totals per
+//!   currency over a period in a time zone, MRR/ARR, overdue invoices.
+//! - [`tools::resources`]: MCP resources (`stripe://account`, `stripe://balance`,
+//!   `stripe://objects/{id}`) and the workflow prompts.
 
 pub mod auth;
 pub mod check;

@@ -12,6 +12,7 @@ use stripe_mcp::{
         redact::{self, RedactingStderr},
     },
     store::Store,
+    server::ToolCost,
     stripe::Client,
     webhooks,
 };
@@ -138,6 +139,11 @@ async fn run(cli: Cli) -> ExitCode {
             }
         };
     }
+    // Listing what a selection costs needs no key.
+    if let Some(Command::Tools) = &cli.command {
+        return print_tools(&cli);
+    }
+
     // Remote MCP and the tenants file: every tenant brings its own key.
     if let Some(Command::Tenants(args)) = &cli.command {
         return stripe_mcp::tenants::run(args);
@@ -178,7 +184,11 @@ async fn run(cli: Cli) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-        Command::Webhooks(_) | Command::Tenants(_) | Command::Db(_) | Command::Audit(_) => {
+        Command::Webhooks(_)
+        | Command::Tenants(_)
+        | Command::Db(_)
+        | Command::Audit(_)
+        | Command::Tools => {
             unreachable!("handled above")
         }
         Command::Serve(_) => {
@@ -214,6 +224,37 @@ async fn run(cli: Cli) -> ExitCode {
             serve(server, shutdown).await
         }
     }
+}
+
+/// `stripe-mcp tools`: each selected tool with what it costs in `tools/list`, on stdout
+/// (this command does not serve MCP).
+fn print_tools(cli: &Cli) -> ExitCode {
+    let listed = config::parse_tools(&cli.tools)
+        .map_err(|e| e.to_string())
+        .and_then(|selection| {
+            StripeMcp::listed_tools(&selection, cli.read_only, cli.db.is_some(), cli.connect)
+        });
+    let tools = match listed {
+        Ok(t) => t,
+        Err(e) => {
+            fail!("stripe-mcp tools: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let costs: Vec<ToolCost> = tools.iter().map(ToolCost::of).collect();
+    let width = costs.iter().map(|c| c.name.len()).max().unwrap_or(4);
+    println!("{:width$}  {:>6}  {:>13}", "tool", "model", "output_schema");
+    for c in &costs {
+        println!("{:width$}  {:>6}  {:>13}", c.name, c.model, c.output_schema);
+    }
+    let model: usize = costs.iter().map(|c| c.model).sum();
+    let output: usize = costs.iter().map(|c| c.output_schema).sum();
+    println!(
+        "total: {} tools, {model} B a model reads (name, description, input schema; {} B per tool on average), {output} B of output schemas",
+        costs.len(),
+        model.checked_div(costs.len()).unwrap_or(0)
+    );
+    ExitCode::SUCCESS
 }
 
 /// Serves one MCP session on stdio until the client closes it or `shutdown` fires.

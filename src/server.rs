@@ -7,8 +7,11 @@ use rmcp::{
     ErrorData, RoleServer, ServerHandler,
     handler::server::{router::tool::ToolRouter, tool::ToolCallContext},
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-        ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+        CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
+        GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+        ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+        ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
+        ServerConfig, Tool,
     },
     service::RequestContext,
 };
@@ -26,9 +29,9 @@ use crate::{
     store::Store,
     stripe::{
         self, Client, IdempotencyKey, Mode,
-        client::{CALL_NOTES, CallNotes},
+        client::{CALL_ACCOUNT, CALL_NOTES, CallNotes},
     },
-    tools::{ErrorKind, ToolError, error::ErrorContext},
+    tools::{ErrorKind, ToolError, error::ErrorContext, resources},
 };
 
 /// Which tools to register.
@@ -46,6 +49,151 @@ pub const EXPLICIT_ONLY: &[&str] = &["stripe_api_write"];
 
 /// Tools offered only when the server has an order ledger (`--db`).
 pub const ORDER_TOOLS: &[&str] = &["get_order_status", "list_orders"];
+
+/// Groups `--tools` takes besides tool names: one per area, `books` for the
+/// summaries, and `core`, the few tools most sessions need (about 7 KB of context
+/// instead of about 50 KB for all). A tool may be in several groups;
+/// `stripe_api_write` is in none (it must be named).
+pub const GROUPS: &[(&str, &[&str])] = &[
+    (
+        "core",
+        &[
+            "initiate_checkout",
+            "list_customers",
+            "create_refund",
+            "get_balance",
+            "get_checkout_session",
+            "search_stripe_resources",
+            "fetch_stripe_resource",
+        ],
+    ),
+    (
+        "checkout",
+        &[
+            "initiate_checkout",
+            "get_checkout_session",
+            "list_checkout_sessions",
+            "expire_checkout_session",
+            "create_payment_link",
+        ],
+    ),
+    (
+        "customers",
+        &[
+            "list_customers",
+            "get_customer",
+            "create_customer",
+            "update_customer",
+        ],
+    ),
+    (
+        "payments",
+        &[
+            "create_payment_intent",
+            "confirm_payment_intent",
+            "get_payment_intent",
+            "list_payment_intents",
+            "cancel_payment_intent",
+            "list_charges",
+            "get_charge",
+        ],
+    ),
+    ("refunds", &["create_refund", "get_refund", "list_refunds"]),
+    (
+        "balance",
+        &[
+            "get_balance",
+            "list_balance_transactions",
+            "list_payouts",
+            "get_payout",
+            "get_account_info",
+        ],
+    ),
+    (
+        "catalog",
+        &[
+            "create_product",
+            "list_products",
+            "create_price",
+            "list_prices",
+            "create_coupon",
+            "list_coupons",
+        ],
+    ),
+    (
+        "billing",
+        &[
+            "create_subscription",
+            "get_subscription",
+            "list_subscriptions",
+            "update_subscription",
+            "cancel_subscription",
+            "create_invoice",
+            "create_invoice_item",
+            "finalize_invoice",
+            "list_invoices",
+            "list_overdue_invoices",
+        ],
+    ),
+    (
+        "disputes",
+        &["list_disputes", "get_dispute", "update_dispute"],
+    ),
+    (
+        "search",
+        &[
+            "search_stripe_resources",
+            "fetch_stripe_resource",
+            "stripe_api_read",
+        ],
+    ),
+    ("orders", ORDER_TOOLS),
+    (
+        "books",
+        &[
+            "summarize_balance_transactions",
+            "summarize_subscriptions",
+            "list_overdue_invoices",
+        ],
+    ),
+];
+
+/// What one listed tool costs a session's context, in bytes of compact JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolCost {
+    /// The tool's name.
+    pub name: String,
+    /// What a model reads: `{"name", "description", "inputSchema"}`.
+    pub model: usize,
+    /// The output schema, which clients use to check results (most do not show it to
+    /// the model), counted apart.
+    pub output_schema: usize,
+}
+
+impl ToolCost {
+    /// Measures a tool as `tools/list` reports it.
+    pub fn of(tool: &Tool) -> ToolCost {
+        let model = serde_json::json!({
+            "name": tool.name,
+            "description": tool.description,
+            "inputSchema": *tool.input_schema,
+        });
+        ToolCost {
+            name: tool.name.to_string(),
+            model: model.to_string().len(),
+            output_schema: tool.output_schema.as_ref().map_or(0, |s| {
+                serde_json::Value::Object((**s).clone()).to_string().len()
+            }),
+        }
+    }
+}
+
+/// The argument every tool takes with `--connect`.
+pub const STRIPE_ACCOUNT_ARG: &str = "stripe_account";
+
+/// How long a 2026-07-28 client may cache `tools/list` (`ttlMs`): the list is fixed
+/// when the process starts, so a day; a restart is a new session anyway.
+pub const TOOLS_LIST_TTL_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// `@stripe/mcp` 0.2.5's permission names and the tools each one stands for here,
 /// so an existing config can switch by changing only the command.
@@ -92,6 +240,9 @@ pub struct Settings {
     pub ledger: Option<Store>,
     /// `--confirm`, `--allow-live-writes`, `--redact`: the guardrails around writes.
     pub guard: GuardSettings,
+    /// `--connect`: every tool takes `stripe_account` (a platform acting on its
+    /// connected accounts); off, no schema grows by it.
+    pub connect: bool,
 }
 
 /// The stripe-mcp server. Cheap to clone: everything is shared.
@@ -234,9 +385,52 @@ impl StripeMcp {
         selection: &ToolSelection,
         read_only: bool,
     ) -> Result<Self, String> {
+        let live_locked = !read_only && locks_live(&client, &settings.guard);
+        let tool_router = Self::registry(
+            selection,
+            read_only || live_locked,
+            settings.ledger.is_some(),
+        )?;
+        let connect = settings.connect;
+        Ok(StripeMcp {
+            client,
+            settings: Arc::new(settings),
+            listed: tool_router
+                .list_all()
+                .into_iter()
+                .map(|t| compact_tool(t, connect))
+                .collect(),
+            tool_router,
+            backpressure: None,
+            live_locked,
+        }
+        .warn_if_live_locked())
+    }
+
+    /// The tools a server started with these flags lists, as `tools/list` reports
+    /// them, without a key or a client: for `stripe-mcp tools`.
+    pub fn listed_tools(
+        selection: &ToolSelection,
+        read_only: bool,
+        has_ledger: bool,
+        connect: bool,
+    ) -> Result<Vec<Tool>, String> {
+        Ok(Self::registry(selection, read_only, has_ledger)?
+            .list_all()
+            .into_iter()
+            .map(|t| compact_tool(t, connect))
+            .collect())
+    }
+
+    /// The router of the selected tools.
+    fn registry(
+        selection: &ToolSelection,
+        read_only: bool,
+        has_ledger: bool,
+    ) -> Result<ToolRouter<StripeMcp>, String> {
         let mut tool_router = Self::full_router();
         // The order tools read the ledger, so they exist only when there is one.
-        if settings.ledger.is_some() {
+        if has_ledger {
             tool_router += Self::orders_router();
             tool_router += Self::audit_router();
         }
@@ -247,8 +441,6 @@ impl StripeMcp {
             .collect();
         known.sort();
         let wanted = Self::resolve(selection, &known)?;
-        let live_locked = !read_only && locks_live(&client, &settings.guard);
-        let read_only = read_only || live_locked;
         for tool in tool_router.list_all() {
             let name = tool.name.to_string();
             let is_read_only = tool
@@ -260,19 +452,7 @@ impl StripeMcp {
                 tool_router.remove_route(&name);
             }
         }
-        Ok(StripeMcp {
-            client,
-            settings: Arc::new(settings),
-            listed: tool_router
-                .list_all()
-                .into_iter()
-                .map(compact_tool)
-                .collect(),
-            tool_router,
-            backpressure: None,
-            live_locked,
-        }
-        .warn_if_live_locked())
+        Ok(tool_router)
     }
 
     /// Says on stderr that a live key made this server read-only, and how to go on.
@@ -285,6 +465,7 @@ impl StripeMcp {
 
     /// The write tools taken away: a live key arrived without `--allow-live-writes`.
     fn lock_live(mut self) -> Self {
+        let connect = self.settings.connect;
         for tool in self.tool_router.list_all() {
             if !is_read_only(&tool) {
                 self.tool_router.remove_route(&tool.name);
@@ -294,7 +475,7 @@ impl StripeMcp {
             .tool_router
             .list_all()
             .into_iter()
-            .map(compact_tool)
+            .map(|t| compact_tool(t, connect))
             .collect();
         self.live_locked = true;
         self.warn_if_live_locked()
@@ -341,6 +522,16 @@ impl StripeMcp {
                 return Err(format!(
                     "{name} reads the webhook receiver's order ledger: start the server with --db PATH|URL (the same store `stripe-mcp webhooks --db` writes)"
                 ));
+            } else if let Some((_, tools)) = GROUPS.iter().find(|(g, _)| g == name) {
+                if *name == "orders" && !known.iter().any(|k| ORDER_TOOLS.contains(&k.as_str())) {
+                    return Err("the orders group reads the webhook receiver's order ledger: start the server with --db PATH (the same file `stripe-mcp webhooks --db PATH` writes)".to_owned());
+                }
+                wanted.extend(
+                    tools
+                        .iter()
+                        .filter(|t| known.iter().any(|k| k == *t))
+                        .map(|t| t.to_string()),
+                );
             } else if let Some((_, tools)) = PERMISSIONS.iter().find(|(p, _)| p == name) {
                 wanted.extend(
                     tools
@@ -354,9 +545,14 @@ impl StripeMcp {
         }
         if !unknown.is_empty() {
             return Err(format!(
-                "unknown tool name(s) in --tools: {}; valid names: all, {}; or @stripe/mcp permission names: {}",
+                "unknown tool name(s) in --tools: {}; valid names: all, {}; groups: {}; or @stripe/mcp permission names: {}",
                 unknown.join(", "),
                 known.join(", "),
+                GROUPS
+                    .iter()
+                    .map(|(g, _)| *g)
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 PERMISSIONS
                     .iter()
                     .map(|(p, _)| *p)
@@ -384,6 +580,7 @@ impl StripeMcp {
             + Self::coupons_router()
             + Self::disputes_router()
             + Self::search_router()
+            + Self::summaries_router()
             + Self::generic_router()
     }
 
@@ -401,6 +598,36 @@ impl StripeMcp {
     /// The registered tools, as `tools/list` reports them.
     pub fn tools(&self) -> Vec<Tool> {
         self.listed.to_vec()
+    }
+
+    /// With `--connect`, removes `stripe_account` from the arguments (the tools do not
+    /// know it) and checks it; the call then acts on that account. Without the flag the
+    /// argument stays, and the tool refuses it as unknown.
+    fn take_stripe_account(
+        &self,
+        mut request: CallToolRequestParams,
+    ) -> Result<(CallToolRequestParams, Option<String>), ToolError> {
+        if !self.settings.connect {
+            return Ok((request, None));
+        }
+        let Some(raw) = request
+            .arguments
+            .as_mut()
+            .and_then(|a| a.remove(STRIPE_ACCOUNT_ARG))
+        else {
+            return Ok((request, None));
+        };
+        let account = match raw {
+            serde_json::Value::String(s) => {
+                crate::tools::check_id(STRIPE_ACCOUNT_ARG, &s, &["acct_"])?
+            }
+            other => {
+                return Err(ToolError::invalid(format!(
+                    "stripe_account must be a string like acct_1Abc..., not {other}"
+                )));
+            }
+        };
+        Ok((request, Some(account)))
     }
 
     /// Maps a client error for a tool result, with this server's mode and key type.
@@ -475,6 +702,14 @@ impl StripeMcp {
             },
             None => None,
         };
+        let (request, account) = match self.take_stripe_account(request) {
+            Ok(split) => split,
+            Err(e) => {
+                return Ok(Ok(
+                    CallToolResult::error(vec![ContentBlock::text(e.to_json())]).into()
+                ));
+            }
+        };
         let cancelled = context.ct.clone();
         let span = tracing::info_span!("tool", name = %request.name);
         let notes = Arc::new(CallNotes::default());
@@ -519,7 +754,11 @@ impl StripeMcp {
             }
             response
         };
-        let call = CALL_NOTES.scope(notes.clone(), call).instrument(span);
+        // The account rides with the call: the guards' lookups and the tool's requests
+        // both act on it.
+        let call = CALL_NOTES
+            .scope(notes.clone(), CALL_ACCOUNT.scope(account, call))
+            .instrument(span);
         let response = tokio::select! {
             response = call => match response? {
                 Ok(r) => r,
@@ -529,11 +768,11 @@ impl StripeMcp {
             // would be dropped anyway; a write in flight keeps its idempotency key.
             () = cancelled.cancelled() => return Ok(Err(ErrorData::internal_error("cancelled by the client", None))),
         };
-        let response = finish(
+        let response = resources::link_object(finish(
             restructure_argument_error(response),
             &notes,
             self.settings.guard.redact,
-        );
+        ));
         if let Some(gate) = &self.backpressure {
             gate.writable().await;
         }
@@ -736,21 +975,25 @@ impl StripeMcp {
 
 impl ServerHandler for StripeMcp {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(
-                Implementation::new("stripe-mcp", env!("CARGO_PKG_VERSION"))
-                    .with_title("Stripe")
-                    .with_description(
-                        "Stripe payments, customers, refunds and balance for AI agents",
-                    ),
-            )
-            .with_instructions(self.instructions())
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .enable_prompts()
+                .build(),
+        )
+        .with_server_info(
+            Implementation::new("stripe-mcp", env!("CARGO_PKG_VERSION"))
+                .with_title("Stripe")
+                .with_description("Stripe payments, customers, refunds and balance for AI agents"),
+        )
+        .with_instructions(self.instructions())
     }
 
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let _turn = match &self.backpressure {
             Some(gate) => Some(gate.enter().await.map_err(|Overloaded| {
@@ -758,11 +1001,66 @@ impl ServerHandler for StripeMcp {
             })?),
             None => None,
         };
-        let tools = ListToolsResult::with_all_items(self.tools());
+        let mut tools = ListToolsResult::with_all_items(self.tools());
+        // SEP-2549: a 2026-07-28 client may cache the list, which never changes while
+        // the process runs. Older clients get the shape they know.
+        if context
+            .protocol_version()
+            .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str())
+        {
+            tools.ttl_ms = Some(TOOLS_LIST_TTL_MS);
+            tools.cache_scope = Some(CacheScope::Private);
+        }
         if let Some(gate) = &self.backpressure {
             gate.writable().await;
         }
         Ok(tools)
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        Ok(ListResourcesResult::with_all_items(resources::resources()))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(ListResourceTemplatesResult::with_all_items(
+            resources::templates(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let read = self.read_stripe_resource(&request.uri);
+        tokio::select! {
+            result = read => result.map(Into::into),
+            () = context.ct.cancelled() => Err(ErrorData::internal_error("cancelled by the client", None)),
+        }
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Ok(ListPromptsResult::with_all_items(resources::prompts()))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        resources::get_prompt(&request.name, request.arguments.as_ref()).map(Into::into)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -883,7 +1181,9 @@ fn restructure_argument_error(response: CallToolResponse) -> CallToolResponse {
     {
         "Counts and limits are whole numbers; amounts are integers in the smallest currency unit (4999 means $49.99).".to_owned()
     } else if detail.contains("unknown variant") {
-        "Use one of the listed values exactly, in lowercase.".to_owned()
+        // Most enums are lowercase, stripe_api_write's method is POST or DELETE: the
+        // list after "expected" is the one truth about case.
+        "Use one of the values listed after \"expected\", spelled exactly as listed.".to_owned()
     } else {
         "Check the argument types against the tool's input schema.".to_owned()
     });
@@ -893,7 +1193,7 @@ fn restructure_argument_error(response: CallToolResponse) -> CallToolResponse {
 /// Removes what costs context without telling a model anything: `$schema`,
 /// `title` and `format` everywhere, and descriptions inside output schemas (the
 /// tool's description and the input schema's field descriptions stay).
-fn compact_tool(mut tool: Tool) -> Tool {
+fn compact_tool(mut tool: Tool, connect: bool) -> Tool {
     fn strip(value: &mut serde_json::Value, drop_descriptions: bool) {
         match value {
             serde_json::Value::Object(map) => {
@@ -917,6 +1217,29 @@ fn compact_tool(mut tool: Tool) -> Tool {
     }
     let mut input = serde_json::Value::Object((*tool.input_schema).clone());
     strip(&mut input, false);
+    if let serde_json::Value::Object(map) = &mut input {
+        let defs = match map.remove("$defs") {
+            Some(serde_json::Value::Object(defs)) => defs,
+            _ => serde_json::Map::new(),
+        };
+        for v in map.values_mut() {
+            simplify_input(v, &defs, 0);
+        }
+        if connect {
+            let props = map
+                .entry("properties")
+                .or_insert_with(|| serde_json::json!({}));
+            if let serde_json::Value::Object(props) = props {
+                props.insert(
+                    STRIPE_ACCOUNT_ARG.into(),
+                    serde_json::json!({
+                        "type": "string",
+                        "description": "Connected account (acct_...) to act on, for this call only."
+                    }),
+                );
+            }
+        }
+    }
     if let serde_json::Value::Object(map) = input {
         tool.input_schema = Arc::new(map);
     }
@@ -938,4 +1261,118 @@ fn compact_tool(mut tool: Tool) -> Tool {
         }
     }
     tool
+}
+
+/// Rewrites an input schema into the shortest form that says the same to a model:
+/// `$ref`s inlined (the definition's own description dropped: the field's says it),
+/// `anyOf [X, null]` and `type [X, "null"]` become X (an optional field is one that
+/// is not `required`), and a `oneOf` of `const`s becomes an `enum`. What the server
+/// accepts is unchanged: serde still reads `null` as absent. Only for input schemas:
+/// an output schema must keep saying which fields may be null.
+fn simplify_input(
+    value: &mut serde_json::Value,
+    defs: &serde_json::Map<String, serde_json::Value>,
+    depth: usize,
+) {
+    use serde_json::Value;
+    // The types are not recursive; the bound only keeps a mistake from looping.
+    if depth > 16 {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(alts)) = map.get("anyOf") {
+                let kept: Vec<&Value> = alts
+                    .iter()
+                    .filter(|a| a.get("type").and_then(Value::as_str) != Some("null"))
+                    .collect();
+                if kept.len() == 1
+                    && let Value::Object(alt) = kept[0].clone()
+                {
+                    map.remove("anyOf");
+                    for (k, v) in alt {
+                        map.entry(k).or_insert(v);
+                    }
+                }
+            }
+            if let Some(Value::String(r)) = map.get("$ref")
+                && let Some(Value::Object(def)) =
+                    r.strip_prefix("#/$defs/").and_then(|n| defs.get(n))
+            {
+                let def = def.clone();
+                map.remove("$ref");
+                for (k, v) in def {
+                    if k != "description" {
+                        map.entry(k).or_insert(v);
+                    }
+                }
+            }
+            if let Some(Value::Array(alts)) = map.get("oneOf")
+                && !alts.is_empty()
+                && alts
+                    .iter()
+                    .all(|a| a.get("const").is_some_and(Value::is_string))
+            {
+                let values: Vec<Value> = alts.iter().map(|a| a["const"].clone()).collect();
+                map.remove("oneOf");
+                map.insert("type".into(), "string".into());
+                map.insert("enum".into(), Value::Array(values));
+            }
+            if let Some(Value::Array(types)) = map.get("type")
+                && types.len() == 2
+                && let Some(i) = types.iter().position(|t| t == "null")
+            {
+                let other = types[1 - i].clone();
+                map.insert("type".into(), other);
+            }
+            for v in map.values_mut() {
+                simplify_input(v, defs, depth + 1);
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                simplify_input(v, defs, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argument_error_hint(detail: &str) -> String {
+        let raw = CallToolResult::error(vec![ContentBlock::text(format!(
+            "failed to deserialize parameters: {detail}"
+        ))]);
+        let CallToolResponse::Complete(result) = restructure_argument_error(raw.into()) else {
+            panic!("not complete")
+        };
+        let text = &result.content[0].as_text().unwrap().text;
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        v["error"]["hint"].as_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn an_unknown_enum_value_hint_does_not_claim_lowercase_for_uppercase_values() {
+        let hint = argument_error_hint("unknown variant `post`, expected `POST` or `DELETE`");
+        assert!(!hint.contains("lowercase"), "{hint}");
+        assert!(hint.contains("exactly as listed"), "{hint}");
+    }
+
+    #[test]
+    fn every_tool_but_the_generic_write_is_in_a_group_and_groups_name_only_real_tools() {
+        let mut known = StripeMcp::tool_names();
+        known.extend(ORDER_TOOLS.iter().map(|t| t.to_string()));
+        for (group, tools) in GROUPS {
+            for tool in *tools {
+                assert!(known.iter().any(|k| k == tool), "{group}: {tool}");
+            }
+        }
+        for tool in &known {
+            let grouped = GROUPS.iter().any(|(_, ts)| ts.contains(&tool.as_str()));
+            assert_eq!(grouped, !EXPLICIT_ONLY.contains(&tool.as_str()), "{tool}");
+        }
+    }
 }

@@ -374,7 +374,8 @@ async fn get_payment_intent_shows_why_the_last_attempt_failed() {
     );
     assert_eq!(
         out["last_payment_error"],
-        json!({"code": "card_declined", "decline_code": "insufficient_funds", "message": "Your card has insufficient funds."})
+        json!({"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds", "message": "Your card has insufficient funds."}),
+        "the compact error keeps Stripe's type (card_error, not an api_error to retry)"
     );
     assert_eq!(out["amount_received"]["display"], "$0.00");
     assert!(!out.to_string().contains("DONOTLEAK"));

@@ -86,6 +86,24 @@ tokio::task_local! {
     /// Set by the server around one tool call: what the client saw that the
     /// result should say (a tool does not have to carry it through its output).
     pub static CALL_NOTES: Arc<CallNotes>;
+    /// Set by the server around one tool call made with `stripe_account` (`--connect`):
+    /// the connected account every request of that call acts on, sent as
+    /// `Stripe-Account` instead of `--stripe-account`.
+    pub static CALL_ACCOUNT: Option<String>;
+}
+
+/// The connected account of the current call, if the server set one.
+fn call_account() -> Option<String> {
+    CALL_ACCOUNT.try_with(Clone::clone).ok().flatten()
+}
+
+/// What the memory of derived keys and lost writes is keyed by: the same idempotency
+/// key on two connected accounts is two different writes.
+fn scoped(account: Option<&str>, key: &str) -> String {
+    match account {
+        Some(a) => format!("{a}\u{0}{key}"),
+        None => key.to_owned(),
+    }
 }
 
 /// What the client noticed during one tool call.
@@ -429,11 +447,12 @@ impl Client {
         payload: String,
         idempotency_key: Option<&IdempotencyKey>,
     ) -> Result<T, Error> {
+        let account = call_account();
         if let Some(key) = idempotency_key
             && key.derived
             && key.value.get().is_none()
         {
-            let fingerprint = fingerprint(&method, path, &payload);
+            let fingerprint = fingerprint(&method, path, &payload, account.as_deref());
             let value = self.derived_keys().key_for(fingerprint);
             let _ = key.value.set(value);
         }
@@ -444,8 +463,10 @@ impl Client {
         // later error must not be what the caller sees: it would say "do not retry"
         // about a write that may have happened. The lost answer is reported instead,
         // which tells the caller to retry with the same key.
-        let mut lost_write: Option<Error> = idempotency_key
-            .filter(|k| self.lost_writes().contains(k.as_str()))
+        let memory_key = idempotency_key.map(|k| scoped(account.as_deref(), k.as_str()));
+        let mut lost_write: Option<Error> = memory_key
+            .as_deref()
+            .filter(|k| self.lost_writes().contains(k))
             .map(|_| Error::Network {
                 message: "an earlier call with this idempotency key got no complete answer, so it may have been applied".into(),
                 timeout: false,
@@ -454,7 +475,7 @@ impl Client {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let (outcome, retry_after, result) = match tokio::time::timeout(
                 remaining,
-                self.attempt(&method, path, &payload, idempotency_key),
+                self.attempt(&method, path, &payload, idempotency_key, account.as_deref()),
             )
             .await
             {
@@ -483,15 +504,15 @@ impl Client {
             });
             // No retry that could not finish before the deadline.
             let delay = delay.filter(|d| Instant::now() + *d < deadline);
-            if let Some(key) = idempotency_key {
+            if let (Some(key), Some(memory_key)) = (idempotency_key, memory_key.as_deref()) {
                 match &result {
-                    Err(Error::Network { .. }) => self.lost_writes().insert(key.as_str()),
+                    Err(Error::Network { .. }) => self.lost_writes().insert(memory_key),
                     // Stripe answered for this key: what it says now is the truth.
-                    Ok(_) => self.lost_writes().remove(key.as_str()),
+                    Ok(_) => self.lost_writes().remove(memory_key),
                     Err(Error::Api {
                         status: 400..=404, ..
                     }) => {
-                        self.lost_writes().remove(key.as_str());
+                        self.lost_writes().remove(memory_key);
                         if key.derived {
                             self.derived_keys().forget(key.as_str());
                         }
@@ -558,6 +579,7 @@ impl Client {
         path: &str,
         payload: &str,
         idempotency_key: Option<&IdempotencyKey>,
+        account: Option<&str>,
     ) -> (Option<Outcome>, Option<Duration>, Result<Success, Error>) {
         // Bounded sockets and memory however many calls arrive at once: the rest wait here.
         let Ok(_permit) = self.inner.permits.acquire().await else {
@@ -577,7 +599,14 @@ impl Client {
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .body(payload.to_owned())
         };
-        req = req.headers(self.inner.headers.clone());
+        let mut headers = self.inner.headers.clone();
+        if let Some(account) = account {
+            // Checked by the server (acct_ and id characters), so always a valid value.
+            if let Ok(v) = HeaderValue::from_str(account) {
+                headers.insert("Stripe-Account", v);
+            }
+        }
+        req = req.headers(headers);
         if let Some(key) = idempotency_key {
             req = req.header("Idempotency-Key", self.sent_key(key).as_ref());
         }
@@ -689,8 +718,12 @@ impl Client {
 }
 
 /// What identifies a write for its derived idempotency key: method, path and exact body.
-fn fingerprint(method: &Method, path: &str, payload: &str) -> [u8; 32] {
+fn fingerprint(method: &Method, path: &str, payload: &str, account: Option<&str>) -> [u8; 32] {
     let mut h = Sha256::new();
+    if let Some(account) = account {
+        h.update(account.as_bytes());
+        h.update([1]);
+    }
     h.update(method.as_str().as_bytes());
     h.update([0]);
     h.update(path.as_bytes());
@@ -758,6 +791,19 @@ pub fn encode_form(params: &impl Serialize) -> Result<String, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_memory_of_a_write_is_per_connected_account() {
+        let a = scoped(Some("acct_A"), "order-1");
+        assert_ne!(a, scoped(Some("acct_B"), "order-1"));
+        assert_ne!(a, scoped(None, "order-1"));
+        assert_eq!(scoped(None, "order-1"), "order-1");
+        let m = Method::POST;
+        assert_ne!(
+            fingerprint(&m, "/v1/refunds", "charge=ch_1", Some("acct_A")),
+            fingerprint(&m, "/v1/refunds", "charge=ch_1", None)
+        );
+    }
 
     #[test]
     fn user_idempotency_keys_are_checked() {

@@ -14,85 +14,85 @@ use super::{Client, Error, IdempotencyKey};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DisputeEvidence {
-    /// Server or activity logs showing the customer accessed or downloaded the purchased digital product (up to 20,000 characters).
+    /// Logs showing the customer used the digital product.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_activity_log: Option<String>,
-    /// The billing address the customer gave for the purchase.
+    /// Billing address given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub billing_address: Option<String>,
-    /// The cancellation policy as an uploaded file id (file_...).
+    /// Cancellation policy (file_ id).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cancellation_policy: Option<String>,
-    /// How and when the cancellation policy was shown to the customer (up to 20,000 characters).
+    /// How the cancellation policy was shown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cancellation_policy_disclosure: Option<String>,
-    /// Why the customer's subscription was not cancelled (up to 20,000 characters).
+    /// Why the subscription was not cancelled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cancellation_rebuttal: Option<String>,
-    /// Emails or other communication with the customer, as an uploaded file id (file_...).
+    /// Customer communication (file_ id).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_communication: Option<String>,
-    /// The customer's email address, e.g. jane@example.com.
+    /// Customer's email.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_email_address: Option<String>,
-    /// The customer's name.
+    /// Customer's name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_name: Option<String>,
-    /// The IP address the customer used for the purchase.
+    /// Customer's IP at purchase.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_purchase_ip: Option<String>,
-    /// The customer's signature (e.g. on delivery), as an uploaded file id (file_...).
+    /// Customer's signature (file_ id).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_signature: Option<String>,
-    /// Documentation of the other, non-duplicate payment, as an uploaded file id (file_...).
+    /// Proof the other payment differs (file_ id).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate_charge_documentation: Option<String>,
-    /// Why the two payments are not duplicates (up to 20,000 characters).
+    /// Why it is not a duplicate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate_charge_explanation: Option<String>,
-    /// The id of the other charge the customer calls a duplicate (ch_... or py_...).
+    /// The other charge (ch_/py_).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate_charge_id: Option<String>,
-    /// What was sold (up to 20,000 characters).
+    /// What was sold.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_description: Option<String>,
-    /// The receipt sent to the customer, as an uploaded file id (file_...).
+    /// Receipt (file_ id).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub receipt: Option<String>,
-    /// The refund policy, as an uploaded file id (file_...).
+    /// Refund policy (file_ id).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_policy: Option<String>,
-    /// How and when the refund policy was shown to the customer (up to 20,000 characters).
+    /// How the refund policy was shown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_policy_disclosure: Option<String>,
-    /// Why the customer is not entitled to a refund (up to 20,000 characters).
+    /// Why no refund is due.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_refusal_explanation: Option<String>,
-    /// When the service was provided, as text (e.g. 2024-05-01).
+    /// Service date, e.g. 2024-05-01.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_date: Option<String>,
-    /// Proof the service was provided, as an uploaded file id (file_...).
+    /// Proof of service (file_ id).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_documentation: Option<String>,
-    /// The address the product was shipped to.
+    /// Shipping address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipping_address: Option<String>,
-    /// The shipping carrier, e.g. UPS; with several, separate them with commas.
+    /// Carrier(s), comma-separated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipping_carrier: Option<String>,
-    /// When the product was shipped, as text (e.g. 2024-05-01).
+    /// Ship date, e.g. 2024-05-01.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipping_date: Option<String>,
-    /// Proof of shipping, as an uploaded file id (file_...).
+    /// Proof of shipping (file_ id).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipping_documentation: Option<String>,
-    /// The shipment's tracking number; with several, separate them with commas.
+    /// Tracking number(s), comma-separated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipping_tracking_number: Option<String>,
-    /// Any other evidence, as an uploaded file id (file_...).
+    /// Other evidence (file_ id).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uncategorized_file: Option<String>,
-    /// Any other evidence or statements, as text (up to 20,000 characters).
+    /// Other evidence as text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uncategorized_text: Option<String>,
 }

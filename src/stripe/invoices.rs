@@ -89,6 +89,9 @@ pub struct Invoice {
     /// `cus_...` (id or expanded object).
     #[serde(default, deserialize_with = "crate::stripe::id_or_object")]
     pub customer: Option<String>,
+    /// The customer's email as it was when the invoice was finalized: whom to chase.
+    #[serde(default)]
+    pub customer_email: Option<String>,
     /// Minor units due.
     #[serde(default)]
     pub amount_due: i64,

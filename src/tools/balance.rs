@@ -109,11 +109,12 @@ pub struct ListBalanceTransactionsArgs {
     pub kind: Option<BalanceTransactionType>,
     /// Only the transactions paid out in this payout (po_...): what a bank deposit is made of.
     pub payout: Option<String>,
-    /// Only the transactions caused by this object: a charge (ch_/py_), refund (re_), payout (po_), transfer (tr_), dispute (du_/dp_), ...
+    /// Only those caused by this object (ch_, re_, po_, tr_, du_, ...).
     pub source: Option<String>,
-    /// How many to return, 1 to 1000. Default 10.
+    /// How many, default 10 (over 100: fetched page by page).
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<i64>,
-    /// Cursor for the next page: the next_starting_after of the previous call (a txn_ id).
+    /// The previous call's next_starting_after.
     pub starting_after: Option<String>,
 }
 
@@ -234,7 +235,7 @@ pub struct BalanceOutput {
 
 #[tool_router(router = balance_router, vis = "pub(crate)")]
 impl StripeMcp {
-    /// Get the account's balance: funds available for payout now and funds still pending, per currency, with amounts in the smallest currency unit and formatted for people.
+    /// Get the balance: available and pending funds per currency.
     #[tool(annotations(
         title = "Get balance",
         read_only_hint = true,
@@ -263,7 +264,7 @@ impl StripeMcp {
         }))
     }
 
-    /// List balance transactions, newest first: every movement of funds (charges, refunds, payouts, fees, adjustments) with gross amount, fee and net, status and when it becomes available. Filter by type, by payout (po_..., to see what a bank deposit contains) or by source (the object that caused it). A limit above 100 (up to 1000) fetches several pages.
+    /// List balance transactions (every movement of funds), newest first, by type, payout or source: amount, fee, net, status, available_on. For totals use summarize_balance_transactions.
     #[tool(annotations(
         title = "List balance transactions",
         read_only_hint = true,

@@ -36,9 +36,10 @@ pub struct ListChargesArgs {
     pub customer: Option<String>,
     /// Only the charges of this payment intent (pi_...): its attempts, failed ones included.
     pub payment_intent: Option<String>,
-    /// How many to return, 1 to 1000. Default 10.
+    /// How many, default 10 (over 100: fetched page by page).
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<i64>,
-    /// Cursor for the next page: the next_starting_after of the previous call (a ch_ or py_ id).
+    /// The previous call's next_starting_after.
     pub starting_after: Option<String>,
 }
 
@@ -158,7 +159,7 @@ pub fn build_list(
 
 #[tool_router(router = charges_router, vis = "pub(crate)")]
 impl StripeMcp {
-    /// List charges (payment attempts), newest first, optionally only a customer's (cus_...) or a payment intent's (pi_...). Each has status, amount, amount refunded, failure reason and receipt URL; next_starting_after pages on. A limit above 100 (up to 1000) fetches several pages.
+    /// List charges (payment attempts), newest first, optionally only a customer's (cus_...) or a payment intent's (pi_...). Each has status, amount, amount refunded, failure reason and receipt URL; next_starting_after pages on.
     #[tool(annotations(
         title = "List charges",
         read_only_hint = true,

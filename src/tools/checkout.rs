@@ -43,7 +43,7 @@ pub struct GetCheckoutSessionArgs {
 pub struct ExpireCheckoutSessionArgs {
     /// The open Checkout Session (cs_...) whose payment link should stop working.
     pub session: String,
-    /// Makes retries safe (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
+    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
     pub idempotency_key: Option<String>,
 }
 
@@ -69,9 +69,10 @@ pub struct ListCheckoutSessionsArgs {
     pub payment_intent: Option<String>,
     /// Only sessions in this state: "open", "complete" or "expired".
     pub status: Option<CheckoutStatus>,
-    /// How many to return, 1 to 1000. Default 10.
+    /// How many, default 10 (over 100: fetched page by page).
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<i64>,
-    /// Cursor for the next page: the next_starting_after of the previous call (a cs_ id).
+    /// The previous call's next_starting_after.
     pub starting_after: Option<String>,
 }
 
@@ -200,37 +201,39 @@ pub const MAX_LINE_ITEMS: usize = 100;
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InitiateCheckoutArgs {
-    /// For one inline-priced item: the product name shown on the payment page. Use with unit_amount and currency, or use line_items instead.
+    /// One inline item: the name on the payment page (with unit_amount, currency).
     pub product_name: Option<String>,
-    /// For one inline-priced item: the price of ONE unit as an integer in the currency's smallest unit (cents): 4999 means $49.99; for zero-decimal currencies like jpy the whole amount (500 means ¥500).
+    /// One inline item: price of ONE unit in minor units (4999 = $49.99, 500 = ¥500).
     pub unit_amount: Option<Amount>,
-    /// Three-letter lowercase ISO currency code, e.g. "usd", "eur", "jpy". Required with inline pricing.
+    /// ISO code, e.g. "usd"; needed with inline pricing.
     pub currency: Option<String>,
-    /// For one item (inline or price): how many units. Default 1.
+    /// One item: units, default 1.
+    #[schemars(range(min = 1))]
     pub quantity: Option<u32>,
-    /// For one item: an existing Price id (price_...) instead of inline pricing. Subscriptions need a recurring price.
+    /// One item: a Price id (price_...) instead of inline pricing.
     pub price: Option<String>,
-    /// Several items (1 to 100), each either {"price": "price_...", "quantity": n} or {"product_name", "unit_amount", "currency", "quantity"}. Do not combine with the single-item fields.
+    /// 1 to 100 items instead of the one-item fields.
     pub line_items: Option<Vec<LineItemArg>>,
-    /// "payment" (one-time, the default) or "subscription" (needs recurring price ids).
+    /// Default payment; subscription needs recurring prices.
     pub mode: Option<CheckoutMode>,
-    /// Pre-fills the customer's email on the payment page. Do not combine with customer.
+    /// Pre-fills the email (not with customer).
     pub customer_email: Option<String>,
-    /// An existing customer id (cus_...) to attach the payment to. Do not combine with customer_email.
+    /// Customer to attach (cus_...; not with customer_email).
     pub customer: Option<String>,
-    /// Your own product id, stored in the session's metadata as product_id for fulfillment.
+    /// Your product id, kept in metadata for fulfillment.
     pub product_id: Option<String>,
-    /// Your own reference for this checkout (an order or cart id, at most 200 characters), returned in webhooks.
+    /// Your order or cart id (≤200 chars), echoed in webhooks.
     pub client_reference_id: Option<String>,
-    /// Extra key-value notes stored on the session: at most 50 keys, keys up to 40 characters, values up to 500.
+    /// Key-value notes (≤50 keys; keys ≤40, values ≤500 chars).
     pub metadata: Option<BTreeMap<String, String>>,
-    /// How long the payment link stays valid, 30 to 1440 minutes. Default: Stripe's 24 hours.
+    /// Link lifetime, default 1440.
+    #[schemars(range(min = 30, max = 1440))]
     pub expires_in_minutes: Option<u32>,
-    /// Absolute URL Stripe sends the customer to after paying; may contain {CHECKOUT_SESSION_ID}. Default: {APP_BASE_URL}/success?session_id={CHECKOUT_SESSION_ID}.
+    /// Where the payer lands (may hold {CHECKOUT_SESSION_ID}). Default {APP_BASE_URL}/success.
     pub success_url: Option<String>,
-    /// Absolute URL for the page's Back link. Default: {APP_BASE_URL}/cancel.
+    /// Back link. Default {APP_BASE_URL}/cancel.
     pub cancel_url: Option<String>,
-    /// Makes retries safe: the same key never creates a second session (24 h). Use your order id; when absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
+    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
     pub idempotency_key: Option<String>,
 }
 
@@ -238,15 +241,16 @@ pub struct InitiateCheckoutArgs {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineItemArg {
-    /// An existing Price id (price_...). Either this, or product_name + unit_amount + currency.
+    /// A Price id, or else product_name + unit_amount + currency.
     pub price: Option<String>,
-    /// Inline pricing: the product name shown on the payment page.
+    /// Name on the payment page.
     pub product_name: Option<String>,
-    /// Inline pricing: price of ONE unit as an integer in the smallest currency unit (4999 means $49.99; 500 jpy means ¥500).
+    /// ONE unit in minor units (4999 = $49.99).
     pub unit_amount: Option<Amount>,
-    /// Inline pricing: three-letter lowercase ISO currency code, e.g. "usd".
+    /// ISO code, e.g. "usd".
     pub currency: Option<String>,
-    /// How many units, at least 1. Default 1.
+    /// Units, default 1.
+    #[schemars(range(min = 1))]
     pub quantity: Option<u32>,
 }
 
@@ -297,6 +301,9 @@ pub fn build_request(
         || args.currency.is_some()
         || args.quantity.is_some()
         || args.price.is_some();
+    // Refusals name the fields the caller sent: `unit_amount` for the one-item form,
+    // `line_items[2].unit_amount` for a list.
+    let one_item_form = args.line_items.is_none();
     let items: Vec<LineItemArg> = match (args.line_items, single) {
         (Some(_), true) => {
             return Err(ToolError::invalid(
@@ -329,7 +336,18 @@ pub fn build_request(
     let mut line_items = Vec::with_capacity(items.len());
     let mut session_currency: Option<String> = None;
     for (i, item) in items.into_iter().enumerate() {
-        let at = |f: &str| format!("line_items[{i}].{f}");
+        let at = |f: &str| {
+            if one_item_form {
+                f.to_owned()
+            } else {
+                format!("line_items[{i}].{f}")
+            }
+        };
+        let item_name = if one_item_form {
+            "the item".to_owned()
+        } else {
+            format!("line_items[{i}]")
+        };
         let quantity = u64::from(item.quantity.unwrap_or(1));
         if quantity == 0 {
             return Err(ToolError::invalid(format!(
@@ -342,7 +360,7 @@ pub fn build_request(
         let line = match (item.price, inline) {
             (Some(_), true) => {
                 return Err(ToolError::invalid(format!(
-                    "line_items[{i}] gives both price and inline pricing (product_name/unit_amount/currency): choose one"
+                    "{item_name} gives both price and inline pricing (product_name/unit_amount/currency): choose one"
                 )));
             }
             (Some(price), false) => LineItem {
@@ -402,7 +420,7 @@ pub fn build_request(
             }
             (None, false) => {
                 return Err(ToolError::invalid(format!(
-                    "line_items[{i}] needs either price (price_...) or product_name + unit_amount + currency"
+                    "{item_name} needs either price (price_...) or product_name + unit_amount + currency"
                 )));
             }
         };
@@ -495,7 +513,7 @@ pub fn build_request(
 
 #[tool_router(router = checkout_router, vis = "pub(crate)")]
 impl StripeMcp {
-    /// Create a real Stripe Checkout Session and return its hosted payment URL (checkout_url) to give to the customer. Use inline pricing (product_name, unit_amount in the smallest currency unit, currency, quantity) or existing price ids, or line_items for several products. The customer pays on Stripe's page; payment is confirmed later by Stripe (webhook), not by this call. Safe to retry with the same idempotency_key.
+    /// Take a payment: create a Checkout Session and return checkout_url, Stripe's payment page for the customer. One item inline (product_name, unit_amount, currency) or by price, or line_items. Payment is confirmed later by webhook, not by this call.
     #[tool(annotations(
         title = "Create a checkout payment link",
         read_only_hint = false,
@@ -538,7 +556,7 @@ impl StripeMcp {
         }))
     }
 
-    /// Get one Checkout Session (cs_...): whether it is open, complete or expired, whether it is paid (payment_status), the total, the customer and their email, the payment URL while open, the payment intent and metadata. payment_status "paid" means the money was collected.
+    /// Get a Checkout Session (cs_...): status, payment_status ("paid" = collected), total, customer, URL while open, payment intent, metadata.
     #[tool(annotations(
         title = "Get a checkout session",
         read_only_hint = true,
@@ -559,7 +577,7 @@ impl StripeMcp {
         Ok(Json(CheckoutSessionOutput::from_stripe(session, None)))
     }
 
-    /// List Checkout Sessions, newest first, optionally only a customer's (cus_...), a payment intent's (pi_...), or those open, complete or expired. Each has status, payment status, total, customer email and payment URL while open; next_starting_after pages on. A limit above 100 (up to 1000) fetches several pages.
+    /// List Checkout Sessions, newest first, by customer, payment intent or status: status, payment status, total, email, URL while open.
     #[tool(annotations(
         title = "List checkout sessions",
         read_only_hint = true,
@@ -593,7 +611,7 @@ impl StripeMcp {
         }))
     }
 
-    /// Expire an open Checkout Session (cs_...) now: its payment link stops working and the customer can no longer pay through it. This cannot be undone (create a new checkout instead). Only open sessions can be expired.
+    /// Expire an open Checkout Session (cs_...) now: its link stops working. Cannot be undone.
     #[tool(annotations(
         title = "Expire a checkout session",
         read_only_hint = false,
@@ -729,6 +747,23 @@ mod tests {
             .contains("one currency")
         );
         assert!(refused(json!({"mode": "subscription", "product_name": "a", "unit_amount": 1, "currency": "usd"})).contains("recurring"));
+    }
+
+    #[test]
+    fn refusals_of_the_one_item_form_name_the_fields_that_were_sent() {
+        let amount =
+            refused(json!({"product_name": "Tee", "unit_amount": 49.99, "currency": "usd"}));
+        assert!(amount.starts_with("unit_amount "), "{amount}");
+        assert!(!amount.contains("line_items"), "{amount}");
+        let quantity = refused(json!({"price": "price_1", "quantity": 0}));
+        assert!(quantity.starts_with("quantity "), "{quantity}");
+        let missing = refused(json!({"product_name": "Tee", "unit_amount": 500}));
+        assert!(missing.starts_with("currency "), "{missing}");
+        // With a list, the item's position is named.
+        let listed = refused(
+            json!({"line_items": [{"price": "price_1"}, {"price": "price_2", "quantity": 0}]}),
+        );
+        assert!(listed.starts_with("line_items[1].quantity "), "{listed}");
     }
 
     #[test]

@@ -73,27 +73,29 @@ impl From<Coupon> for CouponSummary {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCouponArgs {
-    /// Percentage discount, more than 0 and at most 100; decimals allowed (12.5). Give this or amount_off, not both.
+    /// Percent off, >0 to 100 (12.5 ok); or amount_off.
     pub percent_off: Option<f64>,
-    /// Fixed discount as an integer in the currency's smallest unit (500 means $5.00; for jpy 500 means ¥500), with currency. Give this or percent_off, not both.
+    /// Fixed discount in minor units (500 = $5.00), with currency.
     pub amount_off: Option<Amount>,
     /// With amount_off: three-letter lowercase ISO currency code, e.g. "usd".
     pub currency: Option<String>,
-    /// How long the discount lasts for a customer: "once" (one invoice or payment), "repeating" (needs duration_in_months) or "forever".
+    /// once, repeating (with duration_in_months) or forever.
     pub duration: CouponDuration,
     /// With repeating only: for how many months (1 to 120).
+    #[schemars(range(min = 1, max = 120))]
     pub duration_in_months: Option<u32>,
-    /// Your own id/code for the coupon (letters, digits, - and _, at most 100), e.g. "SUMMER25". Stripe generates one when absent.
+    /// Your code, e.g. "SUMMER25" (letters, digits, -, _; ≤100). Default: Stripe's.
     pub id: Option<String>,
     /// Name shown to customers on invoices and receipts (at most 40 characters).
     pub name: Option<String>,
     /// How many times the coupon can be redeemed in total (at least 1).
+    #[schemars(range(min = 1))]
     pub max_redemptions: Option<u32>,
     /// Last time the coupon can be redeemed, as Unix seconds in the future.
     pub redeem_by: Option<i64>,
-    /// Key-value notes on the coupon: at most 50 keys, keys up to 40 characters, values up to 500.
+    /// Key-value notes (≤50 keys; keys ≤40, values ≤500 chars).
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Makes retries safe: the same key never creates a second coupon (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
+    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
     pub idempotency_key: Option<String>,
 }
 
@@ -220,9 +222,10 @@ pub fn build_request(
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListCouponsArgs {
-    /// How many to return, 1 to 1000. Default 10.
+    /// How many, default 10 (over 100: fetched page by page).
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<i64>,
-    /// Cursor for the next page: the next_starting_after of the previous call (a coupon id).
+    /// The previous call's next_starting_after.
     pub starting_after: Option<String>,
 }
 
@@ -239,7 +242,7 @@ pub struct ListCouponsOutput {
 
 #[tool_router(router = coupons_router, vis = "pub(crate)")]
 impl StripeMcp {
-    /// Create a discount coupon: percent_off (e.g. 25, decimals allowed) or amount_off (smallest currency unit, 500 means $5.00) + currency; duration once, repeating (with duration_in_months) or forever; optional id/code, name, max_redemptions, redeem_by. Safe to retry with the same idempotency_key.
+    /// Create a discount coupon (percent_off or amount_off + currency) for once, repeating months or forever.
     #[tool(annotations(
         title = "Create a coupon",
         read_only_hint = false,
@@ -267,7 +270,7 @@ impl StripeMcp {
         }))
     }
 
-    /// List coupons, newest first: id, name, percent_off or amount_off (with display string), duration, redemptions and whether each is still valid; next_starting_after continues.
+    /// List coupons, newest first: id, name, discount, duration, redemptions, valid.
     #[tool(annotations(
         title = "List coupons",
         read_only_hint = true,

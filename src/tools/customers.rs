@@ -45,9 +45,9 @@ pub struct CreateCustomerArgs {
     pub phone: Option<String>,
     /// Free-text note for your team, at most 5000 characters.
     pub description: Option<String>,
-    /// Key-value notes (e.g. your own user id): at most 50 keys, keys up to 40 characters, values up to 500.
+    /// Key-value notes (≤50 keys; keys ≤40, values ≤500 chars).
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Makes retries safe: the same key never creates a second customer (24 h). Use e.g. "customer-<your user id>"; when absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
+    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
     pub idempotency_key: Option<String>,
 }
 
@@ -67,7 +67,7 @@ pub struct UpdateCustomerArgs {
     pub description: Option<String>,
     /// Keys to add or change; a key with the value "" is removed. Other keys stay as they are.
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Makes retries safe (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
+    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
     pub idempotency_key: Option<String>,
 }
 
@@ -181,9 +181,10 @@ pub fn build_update(
 pub struct ListCustomersArgs {
     /// Only customers with exactly this email (case-sensitive).
     pub email: Option<String>,
-    /// How many to return, 1 to 1000. Default 10.
+    /// How many, default 10 (over 100: fetched page by page).
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<i64>,
-    /// Cursor for the next page: the next_starting_after of the previous call (a cus_ id).
+    /// The previous call's next_starting_after.
     pub starting_after: Option<String>,
 }
 
@@ -236,7 +237,7 @@ pub fn build_query(
 
 #[tool_router(router = customers_router, vis = "pub(crate)")]
 impl StripeMcp {
-    /// List customers, newest first, optionally only those with an exact email. Returns id, name, email and created for each, and next_starting_after for the next page. A limit above 100 (up to 1000) fetches several pages.
+    /// List customers, newest first, optionally by exact email: id, name, email, created.
     #[tool(annotations(
         title = "List customers",
         read_only_hint = true,
@@ -296,7 +297,7 @@ impl StripeMcp {
         Ok(Json(CustomerOutput::from_stripe(customer, None)))
     }
 
-    /// Create a customer with an email, name, phone, description and metadata (all optional). Check first with list_customers whether one with that email exists: Stripe allows duplicates. Safe to retry with the same idempotency_key.
+    /// Create a customer. Check list_customers by email first: Stripe allows duplicates.
     #[tool(annotations(
         title = "Create a customer",
         read_only_hint = false,
@@ -317,7 +318,7 @@ impl StripeMcp {
         Ok(Json(CustomerOutput::from_stripe(customer, Some(&key))))
     }
 
-    /// Update a customer (cus_...): change only the fields given (email, name, phone, description; metadata keys are merged, a key set to "" is removed). At least one field is required. Safe to retry with the same idempotency_key.
+    /// Update a customer (cus_...): only the fields given change; metadata merges.
     #[tool(annotations(
         title = "Update a customer",
         read_only_hint = false,

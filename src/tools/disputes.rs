@@ -34,9 +34,10 @@ pub struct ListDisputesArgs {
     pub charge: Option<String>,
     /// Only disputes of this payment intent (pi_...).
     pub payment_intent: Option<String>,
-    /// How many to return, 1 to 1000. Default 10.
+    /// How many, default 10 (over 100: fetched page by page).
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<i64>,
-    /// Cursor for the next page: the next_starting_after of the previous call (a dp_ or du_ id).
+    /// The previous call's next_starting_after.
     pub starting_after: Option<String>,
 }
 
@@ -54,13 +55,13 @@ pub struct GetDisputeArgs {
 pub struct UpdateDisputeArgs {
     /// The dispute's id (dp_... or du_...).
     pub dispute: String,
-    /// Evidence fields to save; only the fields given change. Text fields take plain text; fields described as a file take an uploaded file's id (file_...).
+    /// Evidence to save; only fields given change. Texts up to 20,000 characters; file fields take an uploaded file id (file_...).
     pub evidence: Option<DisputeEvidence>,
-    /// false or absent: the evidence is only saved (staged) and can still be edited. true: the evidence is submitted to the bank NOW; this cannot be undone and no more evidence can be added. Only set true when the user has confirmed the evidence is complete.
+    /// true submits to the bank now: final, no more evidence. Default false: staged, still editable.
     pub submit: Option<bool>,
-    /// Key-value notes on the dispute: at most 50 keys, keys up to 40 characters, values up to 500.
+    /// Key-value notes (≤50 keys; keys ≤40, values ≤500 chars).
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Makes retries safe (24 h); when absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
+    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
     pub idempotency_key: Option<String>,
 }
 
@@ -249,7 +250,7 @@ pub fn build_update(
 
 #[tool_router(router = disputes_router, vis = "pub(crate)")]
 impl StripeMcp {
-    /// List disputes (chargebacks), newest first, optionally only those of one charge or payment intent. Each has its status, reason, amount, the disputed charge and payment intent, the evidence deadline (evidence_due_by, Unix seconds) and which evidence is saved. A limit above 100 (up to 1000) fetches several pages.
+    /// List disputes (chargebacks), newest first, optionally only those of one charge or payment intent. Each has its status, reason, amount, the disputed charge and payment intent, the evidence deadline (evidence_due_by, Unix seconds) and which evidence is saved.
     #[tool(annotations(
         title = "List disputes",
         read_only_hint = true,
@@ -300,7 +301,7 @@ impl StripeMcp {
         Ok(Json(dispute.into()))
     }
 
-    /// Save evidence on a dispute (dp_... or du_...), and optionally submit it to the bank. By default the evidence is only staged: saved on the dispute, still editable, not yet sent. With submit: true the evidence is submitted to the bank immediately; this CANNOT be undone and no further evidence can be added, so only submit once the user confirms the evidence is complete. Evidence is a set of named text fields (product_description, customer_name, customer_email_address, refund_refusal_explanation, shipping_tracking_number, service_date, uncategorized_text, ...) and file fields taking an uploaded file id (file_...); unknown fields are refused. Safe to retry with the same idempotency_key.
+    /// Save evidence on a dispute, staged (editable) by default. submit: true sends it to the bank and CANNOT be undone: only once the user confirms it is complete. Returns the dispute.
     #[tool(annotations(
         title = "Update or submit dispute evidence",
         read_only_hint = false,

@@ -356,7 +356,10 @@ fn hint(
             "The key may not do this on this account (for example acting on a connected account without Connect access). Check --stripe-account and the key's account.".to_owned()
         }
         ErrorKind::NotFound => {
-            if message.contains("exists in") && message.contains("mode") {
+            // Stripe's answer to a path it has no endpoint for (no code, no id involved).
+            if message.starts_with("Unrecognized request URL") {
+                "Stripe has no endpoint at this path: check the path and method against the API reference (https://docs.stripe.com/api), e.g. /v1/customers or /v1/customers/cus_123; resource names are plural snake_case.".to_owned()
+            } else if message.contains("exists in") && message.contains("mode") {
                 format!(
                     "Test/live mismatch: this server's key is a {mode}-mode key and the id belongs to {other} mode. Ids from test mode do not exist in live mode and vice versa: use the {other}-mode key, or an id created in {mode} mode."
                 )
@@ -613,6 +616,25 @@ mod tests {
         let hint = e.hint.unwrap();
         assert!(hint.contains("Test/live mismatch"), "{hint}");
         assert!(hint.contains("test-mode key"), "{hint}");
+    }
+
+    #[test]
+    fn an_unrecognised_url_gets_a_hint_about_the_path_not_about_a_missing_id() {
+        let mut error = api(ErrorType::InvalidRequestError, None);
+        error.message = Some("Unrecognized request URL (GET: /v1/not_a_thing). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.".into());
+        let e = map(
+            stripe::Error::Api {
+                status: 404,
+                request_id: None,
+                error: Some(Box::new(error)),
+                should_retry: None,
+            },
+            cx(),
+        );
+        assert_eq!(e.kind, ErrorKind::NotFound);
+        let hint = e.hint.unwrap();
+        assert!(hint.contains("API reference"), "{hint}");
+        assert!(!hint.contains("Check the id"), "{hint}");
     }
 
     #[test]

@@ -28,9 +28,9 @@ pub const PARAMS_MAX_VALUES: usize = 1000;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReadArgs {
-    /// The API path, starting with /v1/ and without a query string, e.g. /v1/coupons/SUMMER25 or /v1/customers/cus_123/balance_transactions.
+    /// A /v1/ path without a query, e.g. /v1/coupons/SUMMER25.
     pub path: String,
-    /// Query parameters as a JSON object, sent in Stripe's form style: {"limit": 3, "expand": ["data.customer"], "created": {"gte": 1700000000}}. Values are strings, integers, booleans, nested objects or arrays; amounts are integers in the smallest currency unit.
+    /// Query params as JSON, e.g. {"limit": 3, "created": {"gte": 1700000000}}.
     pub params: Option<Map<String, Value>>,
 }
 
@@ -54,7 +54,7 @@ pub struct WriteArgs {
     pub path: String,
     /// Form parameters as a JSON object (POST only), sent in Stripe's form style: {"name": "Jane", "metadata": {"order": "42"}, "items": [{"price": "price_1"}]}. Values are strings, integers, booleans, nested objects or arrays; amounts are integers in the smallest currency unit (4999 = $49.99); send "" to unset a field.
     pub params: Option<Map<String, Value>>,
-    /// Makes retries safe (24 h): the same key never applies the write twice. When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
+    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
     pub idempotency_key: Option<String>,
 }
 
@@ -115,8 +115,9 @@ fn is_amount_key(key: &str) -> bool {
 /// no null; integer amounts; keys without brackets.
 pub fn check_params(params: &Map<String, Value>) -> Result<(), ToolError> {
     let mut count = 0;
+    let currency = params.get("currency").and_then(Value::as_str);
     for (k, v) in params {
-        check_value(k, k, v, 1, &mut count)?;
+        check_value(k, k, v, currency, 1, &mut count)?;
     }
     Ok(())
 }
@@ -140,6 +141,7 @@ fn check_value(
     path: &str,
     key: &str,
     v: &Value,
+    currency: Option<&str>,
     depth: usize,
     count: &mut usize,
 ) -> Result<(), ToolError> {
@@ -154,24 +156,22 @@ fn check_value(
         ))
         .with_hint("Leave the key out, or send \"\" to unset a field.")),
         Value::Number(n) if n.is_f64() && is_amount_key(key) => Err(ToolError::invalid(
-            format!(
-                "params {path} must be an integer number of minor units, not {n}: for {:.2} in a two-decimal currency send {}",
-                n.as_f64().unwrap_or(0.0),
-                (n.as_f64().unwrap_or(0.0) * 100.0).round() as i64
-            ),
+            super::fractional_amount(&format!("params {path}"), n, currency),
         )
-        .with_hint("Amounts are integers in the currency's smallest unit: 4999 means $49.99, 500 means ¥500.")),
+        .with_hint("Amounts are integers in the currency's smallest unit: 4999 means $49.99, 500 means ¥500, 1500 means 1.500 KWD.")),
         Value::Object(m) => {
+            // An amount's currency is usually its sibling: {"amount": .., "currency": ..}.
+            let currency = m.get("currency").and_then(Value::as_str).or(currency);
             for (k, v) in m {
                 check_key(&format!("{path}[{k}]"), k)?;
-                check_value(&format!("{path}[{k}]"), k, v, depth + 1, count)?;
+                check_value(&format!("{path}[{k}]"), k, v, currency, depth + 1, count)?;
             }
             Ok(())
         }
         Value::Array(a) => {
             for (i, v) in a.iter().enumerate() {
                 // An array element keeps its parent's key: amounts[0] is an amount too.
-                check_value(&format!("{path}[{i}]"), key, v, depth + 1, count)?;
+                check_value(&format!("{path}[{i}]"), key, v, currency, depth + 1, count)?;
             }
             Ok(())
         }
@@ -227,7 +227,7 @@ pub fn build_write(
 
 #[tool_router(router = generic_router, vis = "pub(crate)")]
 impl StripeMcp {
-    /// Read any Stripe API endpoint: GET a /v1/... path with query params, for what the other tools do not cover (e.g. /v1/coupons/SUMMER25, /v1/customers/cus_123/balance_transactions, /v1/events with {"type": "charge.refunded"}). Returns Stripe's JSON body whole; amounts in it are integers in the smallest currency unit (4999 = $49.99). Prefer the specific tools when one fits.
+    /// GET any /v1/ endpoint the other tools do not cover (e.g. /v1/events) and return Stripe's JSON whole.
     #[tool(annotations(
         title = "Read any Stripe endpoint",
         read_only_hint = true,
@@ -253,7 +253,7 @@ impl StripeMcp {
         }))
     }
 
-    /// Call any Stripe API write endpoint: POST (create, update, or act, e.g. /v1/invoices/in_123/void) or DELETE a /v1/... path. This can change or delete anything the key may touch, move money, and cannot be undone: use a specific tool when one fits, and confirm the call with the user first. Only offered when named explicitly in --tools (not by --tools=all). Amounts are integers in the smallest currency unit. Safe to retry with the same idempotency_key.
+    /// Call any Stripe API write endpoint: POST (create, update, or act, e.g. /v1/invoices/in_123/void) or DELETE a /v1/... path. This can change or delete anything the key may touch, move money, and cannot be undone: use a specific tool when one fits, and confirm the call with the user first. Only offered when named explicitly in --tools (not by --tools=all). Amounts are integers in the smallest currency unit.
     #[tool(annotations(
         title = "Write to any Stripe endpoint",
         read_only_hint = false,
@@ -361,6 +361,21 @@ mod tests {
         assert!(p(json!({"a": {"b": {"c": {"d": {"e": {"f": {"g": 1}}}}}}})).is_err());
         let many: Vec<i64> = (0..1001).collect();
         assert!(p(json!({"x": many})).is_err());
+    }
+
+    #[test]
+    fn a_fractional_amount_in_the_generic_write_is_fixed_with_its_currencys_exponent() {
+        let p = |v: Value| check_params(v.as_object().unwrap()).unwrap_err().message;
+        let kwd = p(json!({"amount": 1.5, "currency": "kwd"}));
+        assert!(kwd.contains("send 1500"), "{kwd}");
+        let jpy = p(json!({"amount": 49.99, "currency": "jpy"}));
+        assert!(
+            !jpy.contains("4999") && jpy.contains("zero-decimal"),
+            "{jpy}"
+        );
+        let nested =
+            p(json!({"line_items": [{"price_data": {"currency": "kwd", "unit_amount": 2.25}}]}));
+        assert!(nested.contains("send 2250"), "{nested}");
     }
 
     #[test]

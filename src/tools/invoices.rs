@@ -87,19 +87,20 @@ pub struct InvoiceWriteOutput {
 pub struct CreateInvoiceArgs {
     /// The customer to invoice (cus_...).
     pub customer: String,
-    /// "charge_automatically" (default: charge the customer's default payment method) or "send_invoice" (email it; needs days_until_due).
+    /// Default charge_automatically; send_invoice emails it (needs days_until_due).
     pub collection_method: Option<CollectionMethod>,
     /// With send_invoice only: days the customer has to pay (1 to 365).
+    #[schemars(range(min = 1, max = 365))]
     pub days_until_due: Option<u32>,
     /// Memo shown on the invoice (at most 1500 characters).
     pub description: Option<String>,
-    /// true: Stripe finalizes and collects it automatically about an hour after creation; false: it stays a draft until finalize_invoice.
+    /// true: Stripe finalizes and collects it in about an hour; false: draft until finalize_invoice.
     pub auto_advance: Option<bool>,
-    /// "include": put the customer's pending invoice items (from create_invoice_item without an invoice) on this invoice; "exclude" (Stripe's default): start empty and add items with create_invoice_item and this invoice's id.
+    /// include: take the customer's pending items; exclude (default): start empty.
     pub pending_invoice_items_behavior: Option<PendingItemsBehavior>,
-    /// Key-value notes on the invoice: at most 50 keys, keys up to 40 characters, values up to 500.
+    /// Key-value notes (≤50 keys; keys ≤40, values ≤500 chars).
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Makes retries safe: the same key never creates a second invoice (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
+    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
     pub idempotency_key: Option<String>,
 }
 
@@ -150,21 +151,22 @@ pub fn build_invoice(
 pub struct CreateInvoiceItemArgs {
     /// The customer (cus_...) the item is billed to.
     pub customer: String,
-    /// The item's total as an integer in the currency's smallest unit (cents): 2500 means $25.00; for jpy 500 means ¥500. Give amount + currency, or price.
+    /// Total in minor units (2500 = $25.00), with currency; or price.
     pub amount: Option<Amount>,
     /// Three-letter lowercase ISO currency code, e.g. "usd"; required with amount.
     pub currency: Option<String>,
     /// An existing one-time Price id (price_...) instead of amount + currency.
     pub price: Option<String>,
     /// With price only: how many units (at least 1, default 1).
+    #[schemars(range(min = 1))]
     pub quantity: Option<u32>,
     /// Text of the invoice line (at most 5000 characters), e.g. "Setup fee".
     pub description: Option<String>,
-    /// A draft invoice (in_...) to add the item to. Omit to leave it pending for the customer's next invoice.
+    /// A draft invoice (in_...); omit to leave it pending for the next one.
     pub invoice: Option<String>,
-    /// Key-value notes on the item: at most 50 keys, keys up to 40 characters, values up to 500.
+    /// Key-value notes (≤50 keys; keys ≤40, values ≤500 chars).
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Makes retries safe: the same key never adds the item twice (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
+    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
     pub idempotency_key: Option<String>,
 }
 
@@ -279,9 +281,9 @@ pub fn build_invoice_item(
 pub struct FinalizeInvoiceArgs {
     /// The draft invoice to finalize (in_...).
     pub invoice: String,
-    /// true: Stripe then collects it automatically (charges or emails it); false: it stays open for you to send or collect.
+    /// true: Stripe then charges or emails it; false: it stays open.
     pub auto_advance: Option<bool>,
-    /// Makes retries safe (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
+    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
     pub idempotency_key: Option<String>,
 }
 
@@ -311,9 +313,10 @@ pub struct ListInvoicesArgs {
     pub subscription: Option<String>,
     /// Only this status: draft, open, paid, uncollectible or void.
     pub status: Option<InvoiceStatus>,
-    /// How many to return, 1 to 1000. Default 10.
+    /// How many, default 10 (over 100: fetched page by page).
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<i64>,
-    /// Cursor for the next page: the next_starting_after of the previous call (an in_ id).
+    /// The previous call's next_starting_after.
     pub starting_after: Option<String>,
 }
 
@@ -367,7 +370,7 @@ pub fn build_list(
 
 #[tool_router(router = invoices_router, vis = "pub(crate)")]
 impl StripeMcp {
-    /// Create a draft invoice for a customer (cus_). Add lines with create_invoice_item (with this invoice's id), or set pending_invoice_items_behavior "include" to take the customer's pending items; then finalize_invoice to get a payable hosted_invoice_url. collection_method "send_invoice" (with days_until_due) emails it instead of charging. Safe to retry with the same idempotency_key.
+    /// Create a draft invoice for a customer (cus_); add lines with create_invoice_item, then finalize_invoice for a payable hosted_invoice_url.
     #[tool(annotations(
         title = "Create an invoice",
         read_only_hint = false,
@@ -391,7 +394,7 @@ impl StripeMcp {
         }))
     }
 
-    /// Add a line to a customer's invoice: amount (smallest currency unit, 2500 means $25.00) + currency, or an existing price (price_) with quantity; with invoice (in_, a draft) it goes on that invoice, without it waits for the customer's next invoice. Safe to retry with the same idempotency_key.
+    /// Add a line (amount + currency, or price) to a draft invoice, or pending for the customer's next.
     #[tool(annotations(
         title = "Add an invoice item",
         read_only_hint = false,
@@ -412,7 +415,7 @@ impl StripeMcp {
         Ok(Json(InvoiceItemOutput::new(item, &key)))
     }
 
-    /// Finalize a draft invoice (in_): it gets a number and a hosted_invoice_url the customer pays at, and can no longer be edited. Safe to retry with the same idempotency_key.
+    /// Finalize a draft invoice (in_): it gets a number and a hosted_invoice_url to pay; no more edits.
     #[tool(annotations(
         title = "Finalize an invoice",
         read_only_hint = false,
@@ -440,7 +443,7 @@ impl StripeMcp {
         }))
     }
 
-    /// List invoices, newest first, optionally of one customer, one subscription or one status (draft, open, paid, uncollectible, void). Each has status, amounts due/paid/remaining with display strings, hosted_invoice_url, due_date and number; next_starting_after continues.
+    /// List invoices, newest first, by customer, subscription or status: amounts due/paid/remaining, URL, due_date, number.
     #[tool(annotations(
         title = "List invoices",
         read_only_hint = true,

@@ -21,8 +21,10 @@ pub mod payouts;
 pub mod prices;
 pub mod products;
 pub mod refunds;
+pub mod resources;
 pub mod search;
 pub mod subscriptions;
+pub mod summaries;
 
 use std::{borrow::Cow, collections::BTreeMap};
 
@@ -95,11 +97,7 @@ impl Amount {
                         "{field} {n} is larger than Stripe's maximum of {MAX_AMOUNT} minor units"
                     ))
                 } else {
-                    let f = n.as_f64().unwrap_or(0.0);
-                    let cents = (f * 100.0).round() as i64;
-                    refuse(format!(
-                        "{field} must be an integer number of minor units, not {n}: for {f:.2} in a two-decimal currency send {cents}"
-                    ))
+                    refuse(fractional_amount(field, n, currency))
                 }
             }
             serde_json::Value::String(s) => refuse(format!(
@@ -107,6 +105,32 @@ impl Amount {
             )),
             other => refuse(format!("{field} must be an integer, not {other}")),
         }
+    }
+}
+
+/// The refusal of a fractional amount, with the integer to send in `currency`'s own
+/// minor unit (1.5 KWD is 1500, 49.99 USD is 4999; a zero-decimal currency has no
+/// fractions at all). Without a currency the fix is given for two decimals and named so.
+pub fn fractional_amount(field: &str, n: &serde_json::Number, currency: Option<&str>) -> String {
+    let f = n.as_f64().unwrap_or(0.0);
+    let base = format!("{field} must be an integer number of minor units, not {n}");
+    match currency.map(|c| (c.to_ascii_lowercase(), currency::decimals(c))) {
+        Some((c, 0)) => format!(
+            "{base}: {c} is zero-decimal, so amounts are whole units ({} for {}); there is no fraction of one",
+            f.round() as i64,
+            currency::display(f.round() as i64, &c)
+        ),
+        Some((c, d)) => {
+            let units = (f * 10f64.powi(d as i32)).round() as i64;
+            format!(
+                "{base}: for {f} {} ({c} has {d} decimals) send {units}",
+                c.to_ascii_uppercase()
+            )
+        }
+        None => format!(
+            "{base}: for {f} in a two-decimal currency such as usd send {}; in a zero-decimal one such as jpy send a whole number",
+            (f * 100.0).round() as i64
+        ),
     }
 }
 
@@ -311,6 +335,29 @@ mod tests {
         );
         assert!(amount(json!(null)).is_err());
         assert!(amount(json!(4999.0)).is_err());
+    }
+
+    #[test]
+    fn a_fractional_amount_is_fixed_with_the_currencys_own_exponent() {
+        let fix = |v: serde_json::Value, c: &str| {
+            Amount(v)
+                .minor_units("amount", Some(c))
+                .unwrap_err()
+                .message
+        };
+        let kwd = fix(json!(1.5), "kwd");
+        assert!(kwd.contains("send 1500"), "{kwd}");
+        assert!(!kwd.ends_with("send 150"), "{kwd}");
+        let jpy = fix(json!(49.99), "jpy");
+        assert!(!jpy.contains("4999"), "{jpy}");
+        assert!(jpy.contains("zero-decimal"), "{jpy}");
+        assert!(fix(json!(49.99), "usd").contains("send 4999"));
+        let unknown = Amount(json!(1.5)).minor_units("amount", None).unwrap_err();
+        assert!(
+            unknown.message.contains("two-decimal"),
+            "{}",
+            unknown.message
+        );
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub const PAYMENT_METHOD_PREFIXES: &[&str] = &["pm_", "card_", "src_", "ba_"];
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePaymentIntentArgs {
-    /// How much to collect, as an integer in the currency's smallest unit: 4999 means $49.99; for zero-decimal currencies like jpy the whole amount (500 means ¥500).
+    /// Minor units: 4999 = $49.99, 500 = ¥500.
     pub amount: Amount,
     /// Three-letter lowercase ISO currency code, e.g. "usd", "eur", "jpy".
     pub currency: String,
@@ -48,19 +48,19 @@ pub struct CreatePaymentIntentArgs {
     pub description: Option<String>,
     /// Email Stripe sends the receipt to once the payment succeeds.
     pub receipt_email: Option<String>,
-    /// Key-value notes (e.g. your order id): at most 50 keys, keys up to 40 characters, values up to 500.
+    /// Key-value notes (≤50 keys; keys ≤40, values ≤500 chars).
     pub metadata: Option<BTreeMap<String, String>>,
     /// The payment method to charge (pm_...; in test mode e.g. "pm_card_visa"). Required with confirm.
     pub payment_method: Option<String>,
-    /// true to attempt the payment now (needs payment_method). Default false: the intent waits for confirm_payment_intent or your payment page.
+    /// true charges payment_method now. Default false: only prepares it.
     pub confirm: Option<bool>,
-    /// Only with confirm: absolute URL the customer returns to after a redirect (3D Secure, bank page). Without it, redirect-based payment methods are turned off (allow_redirects "never") so the confirmation can complete server-side.
+    /// With confirm: where the customer returns after 3D Secure or a bank page. Without it, redirecting methods are off.
     pub return_url: Option<String>,
-    /// "never" to accept only payment methods that never redirect the customer (then confirm_payment_intent needs no return_url), "always" to allow redirect-based ones. Default: "never" when confirming now without return_url, otherwise Stripe's default ("always").
+    /// Allow redirecting payment methods. Default never when confirming without return_url, else always.
     pub allow_redirects: Option<AllowRedirects>,
-    /// Restrict the payment to these payment method types, e.g. ["card"]. Default: the payment methods enabled in the Dashboard (automatic payment methods). Do not combine with allow_redirects.
+    /// Only these method types, e.g. ["card"] (not with allow_redirects). Default: the Dashboard's.
     pub payment_method_types: Option<Vec<String>>,
-    /// Makes retries safe: the same key never creates a second payment (24 h). Use e.g. "pay-<order id>"; when absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
+    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
     pub idempotency_key: Option<String>,
 }
 
@@ -72,9 +72,9 @@ pub struct ConfirmPaymentIntentArgs {
     pub payment_intent: String,
     /// The payment method to charge (pm_...), if the intent has none yet or to replace it.
     pub payment_method: Option<String>,
-    /// Absolute URL the customer returns to after a redirect (3D Secure, bank page). Needed when the intent allows redirect-based payment methods.
+    /// Where the customer returns after a redirect; needed if redirects are allowed.
     pub return_url: Option<String>,
-    /// Makes retries safe: the same key never confirms twice (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
+    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
     pub idempotency_key: Option<String>,
 }
 
@@ -92,9 +92,10 @@ pub struct GetPaymentIntentArgs {
 pub struct ListPaymentIntentsArgs {
     /// Only this customer's payment intents (cus_...).
     pub customer: Option<String>,
-    /// How many to return, 1 to 1000. Default 10.
+    /// How many, default 10 (over 100: fetched page by page).
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<i64>,
-    /// Cursor for the next page: the next_starting_after of the previous call (a pi_ id).
+    /// The previous call's next_starting_after.
     pub starting_after: Option<String>,
 }
 
@@ -102,17 +103,21 @@ pub struct ListPaymentIntentsArgs {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelPaymentIntentArgs {
-    /// The payment intent to cancel (pi_...). Only intents not yet succeeded or processing can be canceled.
+    /// The payment intent (pi_...), not yet succeeded.
     pub payment_intent: String,
     /// Why: "abandoned", "duplicate", "fraudulent" or "requested_by_customer".
     pub cancellation_reason: Option<CancellationReason>,
-    /// Makes retries safe (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
+    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
     pub idempotency_key: Option<String>,
 }
 
 /// Why the last payment attempt failed.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PaymentErrorSummary {
+    /// Stripe's error type, e.g. "card_error" (the customer's card) or "api_error"
+    /// (Stripe's side): what tells whether another attempt can help.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// e.g. "card_declined".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -223,6 +228,7 @@ impl PaymentIntentOutput {
             amount: Money::new(pi.amount, &pi.currency),
             amount_received: Money::new(pi.amount_received, &pi.currency),
             last_payment_error: pi.last_payment_error.map(|e| PaymentErrorSummary {
+                kind: e.kind,
                 code: e.code,
                 decline_code: e.decline_code,
                 message: e.message,
@@ -400,7 +406,7 @@ pub fn build_list(
 
 #[tool_router(router = payment_intents_router, vis = "pub(crate)")]
 impl StripeMcp {
-    /// Create a PaymentIntent: a payment of an amount (integer in the smallest currency unit) in a currency, optionally for a customer. With payment_method and confirm: true it charges that payment method now and returns the result (status "succeeded" means paid; "requires_action" means the customer must authenticate, e.g. 3D Secure; a decline is an error of kind card_declined). Without confirm it only prepares the payment. To get paid by a customer without a saved payment method, use initiate_checkout instead. Safe to retry with the same idempotency_key.
+    /// Create a PaymentIntent; with payment_method and confirm: true, charge it now. Returns status (succeeded = paid, requires_action = customer must authenticate); a decline is a card_declined error. Customers without a saved method: use initiate_checkout.
     #[tool(annotations(
         title = "Create a payment",
         read_only_hint = false,
@@ -421,7 +427,7 @@ impl StripeMcp {
         Ok(Json(PaymentIntentOutput::from_stripe(pi, Some(&key))))
     }
 
-    /// Confirm a PaymentIntent (pi_...): attempt the payment with its payment method (or the payment_method given). Returns the new status: "succeeded" means paid; "processing" means the result comes later; "requires_action" means the customer must authenticate (3D Secure) first, with next_action saying how. A decline is an error of kind card_declined. Safe to retry with the same idempotency_key.
+    /// Confirm a PaymentIntent (pi_...): attempt the payment. Returns status: succeeded = paid, processing = later, requires_action = customer must authenticate (see next_action). A decline is a card_declined error.
     #[tool(annotations(
         title = "Confirm a payment",
         read_only_hint = false,
@@ -452,7 +458,7 @@ impl StripeMcp {
         Ok(Json(PaymentIntentOutput::from_stripe(pi, Some(&key))))
     }
 
-    /// Get one PaymentIntent (pi_...): status, amount and amount received, customer, latest charge, why the last attempt failed and what the customer must do next, if anything.
+    /// Get a PaymentIntent (pi_...): status, amounts, customer, latest charge, last error, next action.
     #[tool(annotations(
         title = "Get a payment",
         read_only_hint = true,
@@ -473,7 +479,7 @@ impl StripeMcp {
         Ok(Json(PaymentIntentOutput::from_stripe(pi, None)))
     }
 
-    /// List PaymentIntents, newest first, optionally only one customer's (cus_...). Each has status, amount, amount received and latest charge; next_starting_after pages on. A limit above 100 (up to 1000) fetches several pages.
+    /// List PaymentIntents, newest first, optionally one customer's: status, amounts, latest charge.
     #[tool(annotations(
         title = "List payments",
         read_only_hint = true,
@@ -507,7 +513,7 @@ impl StripeMcp {
         }))
     }
 
-    /// Cancel a PaymentIntent (pi_...) that has not succeeded: it can then never be paid, and an uncaptured authorization is released. This cannot be undone. A succeeded payment cannot be canceled: refund it with create_refund.
+    /// Cancel an unpaid PaymentIntent (pi_...): it can never be paid; a hold is released. Cannot be undone. Paid ones: create_refund.
     #[tool(annotations(
         title = "Cancel a payment",
         read_only_hint = false,

@@ -29,6 +29,7 @@ pub struct LinkItemArg {
     /// An existing Price id (price_...); create one with create_price.
     pub price: String,
     /// How many units, at least 1. Default 1.
+    #[schemars(range(min = 1))]
     pub quantity: Option<u32>,
 }
 
@@ -38,9 +39,9 @@ pub struct LinkItemArg {
 pub struct CreatePaymentLinkArgs {
     /// What the link sells: 1 to 20 items, each {"price": "price_...", "quantity": n}.
     pub line_items: Vec<LinkItemArg>,
-    /// Key-value notes on the link: at most 50 keys, keys up to 40 characters, values up to 500.
+    /// Key-value notes (≤50 keys; keys ≤40, values ≤500 chars).
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Makes retries safe: the same key never creates a second link (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
+    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
     pub idempotency_key: Option<String>,
 }
 
@@ -92,7 +93,7 @@ pub fn build_request(
 
 #[tool_router(router = payment_links_router, vis = "pub(crate)")]
 impl StripeMcp {
-    /// Create a Stripe Payment Link for existing prices (1 to 20 line items of price_ id and quantity) and return its shareable url. Unlike a checkout session it does not expire and can be paid many times. Safe to retry with the same idempotency_key.
+    /// Create a reusable Payment Link for prices and return its url; it never expires and can be paid many times.
     #[tool(annotations(
         title = "Create a payment link",
         read_only_hint = false,

@@ -45,9 +45,10 @@ pub struct GetPayoutArgs {
 pub struct ListPayoutsArgs {
     /// Only payouts in this state: "pending", "in_transit", "paid", "failed" or "canceled".
     pub status: Option<PayoutStatus>,
-    /// How many to return, 1 to 1000. Default 10.
+    /// How many, default 10 (over 100: fetched page by page).
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<i64>,
-    /// Cursor for the next page: the next_starting_after of the previous call (a po_ id).
+    /// The previous call's next_starting_after.
     pub starting_after: Option<String>,
 }
 
@@ -134,7 +135,7 @@ pub fn build_list(
 
 #[tool_router(router = payouts_router, vis = "pub(crate)")]
 impl StripeMcp {
-    /// List payouts (transfers from the Stripe balance to the bank), newest first, optionally only those with one status. Each has amount, status, expected arrival date, method, destination and failure reason; next_starting_after pages on. A limit above 100 (up to 1000) fetches several pages.
+    /// List payouts (transfers from the Stripe balance to the bank), newest first, optionally only those with one status. Each has amount, status, expected arrival date, method, destination and failure reason; next_starting_after pages on.
     #[tool(annotations(
         title = "List payouts",
         read_only_hint = true,

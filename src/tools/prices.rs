@@ -29,7 +29,8 @@ use crate::{
 pub struct RecurringArg {
     /// "day", "week", "month" or "year".
     pub interval: Interval,
-    /// Bill every this many intervals (default 1): 3 with "month" is quarterly. At most three years in total (3 years, 36 months, 156 weeks or 1095 days).
+    /// Every n intervals (default 1; 3 months = quarterly), at most three years.
+    #[schemars(range(min = 1, max = 1095))]
     pub interval_count: Option<u32>,
 }
 
@@ -39,17 +40,17 @@ pub struct RecurringArg {
 pub struct CreatePriceArgs {
     /// The product this price is for (prod_...); create it first with create_product.
     pub product: String,
-    /// Price of ONE unit as an integer in the currency's smallest unit (cents): 1999 means $19.99; for zero-decimal currencies like jpy the whole amount (500 means ¥500). 0 makes a free price.
+    /// ONE unit in minor units (1999 = $19.99, 500 = ¥500; 0 = free).
     pub unit_amount: Amount,
     /// Three-letter lowercase ISO currency code, e.g. "usd", "eur", "jpy".
     pub currency: String,
-    /// For a subscription price: {"interval": "month"} (optionally "interval_count"). Omit for a one-time price.
+    /// For subscriptions, e.g. {"interval": "month"}; omit for one-time.
     pub recurring: Option<RecurringArg>,
     /// Internal name for the price, not shown to customers (at most 5000 characters).
     pub nickname: Option<String>,
-    /// Key-value notes on the price: at most 50 keys, keys up to 40 characters, values up to 500.
+    /// Key-value notes (≤50 keys; keys ≤40, values ≤500 chars).
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Makes retries safe: the same key never creates a second price (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
+    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
     pub idempotency_key: Option<String>,
 }
 
@@ -184,9 +185,10 @@ pub struct ListPricesArgs {
     /// "one_time" or "recurring". Omit for both.
     #[serde(rename = "type")]
     pub kind: Option<PriceType>,
-    /// How many to return, 1 to 1000. Default 10.
+    /// How many, default 10 (over 100: fetched page by page).
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<i64>,
-    /// Cursor for the next page: the next_starting_after of the previous call (a price_ id).
+    /// The previous call's next_starting_after.
     pub starting_after: Option<String>,
 }
 
@@ -235,7 +237,7 @@ pub fn build_query(args: ListPricesArgs) -> Result<(PriceFilters, u32, Option<St
 
 #[tool_router(router = prices_router, vis = "pub(crate)")]
 impl StripeMcp {
-    /// Create a price for a product: unit_amount in the smallest currency unit (1999 means $19.99) and currency; add recurring {"interval": "month"} for a subscription price, omit it for a one-time price. Prices cannot change amount later: create a new one instead. Safe to retry with the same idempotency_key.
+    /// Create a one-time or recurring price for a product. Amounts never change later: make a new price.
     #[tool(annotations(
         title = "Create a price",
         read_only_hint = false,
@@ -259,7 +261,7 @@ impl StripeMcp {
         }))
     }
 
-    /// List prices, newest first, optionally of one product, only active ones, or only one_time / recurring ones. Returns id, product, unit_amount (with display string), type, billing interval and nickname for each, and next_starting_after for the next page.
+    /// List prices, newest first, by product, active or type: id, product, amount, type, interval, nickname.
     #[tool(annotations(
         title = "List prices",
         read_only_hint = true,

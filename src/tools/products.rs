@@ -31,9 +31,9 @@ pub struct CreateProductArgs {
     pub name: String,
     /// Optional longer text shown to customers (at most 40000 characters).
     pub description: Option<String>,
-    /// Key-value notes on the product: at most 50 keys, keys up to 40 characters, values up to 500.
+    /// Key-value notes (≤50 keys; keys ≤40, values ≤500 chars).
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Makes retries safe: the same key never creates a second product (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
+    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
     pub idempotency_key: Option<String>,
 }
 
@@ -116,9 +116,10 @@ fn check_description(raw: &str) -> Result<String, ToolError> {
 pub struct ListProductsArgs {
     /// true: only products that can be sold; false: only archived ones. Omit for both.
     pub active: Option<bool>,
-    /// How many to return, 1 to 1000. Default 10.
+    /// How many, default 10 (over 100: fetched page by page).
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<i64>,
-    /// Cursor for the next page: the next_starting_after of the previous call (a prod_ id).
+    /// The previous call's next_starting_after.
     pub starting_after: Option<String>,
 }
 
@@ -158,7 +159,7 @@ pub fn build_query(
 
 #[tool_router(router = products_router, vis = "pub(crate)")]
 impl StripeMcp {
-    /// Create a product in the catalog (name, optional description and metadata). A product has no price of its own: create one with create_price using the returned prod_ id. Safe to retry with the same idempotency_key.
+    /// Create a product in the catalog (name, optional description and metadata). A product has no price of its own: create one with create_price using the returned prod_ id.
     #[tool(annotations(
         title = "Create a product",
         read_only_hint = false,
@@ -182,7 +183,7 @@ impl StripeMcp {
         }))
     }
 
-    /// List catalog products, newest first, optionally only active (sellable) or only archived ones. Returns id, name, description, active, default_price and created for each, and next_starting_after for the next page. A limit above 100 (up to 1000) fetches several pages.
+    /// List catalog products, newest first, optionally only active (sellable) or only archived ones. Returns id, name, description, active, default_price and created for each, and next_starting_after for the next page.
     #[tool(annotations(
         title = "List products",
         read_only_hint = true,

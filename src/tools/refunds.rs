@@ -42,9 +42,10 @@ pub struct ListRefundsArgs {
     pub charge: Option<String>,
     /// Only the refunds of this payment intent (pi_...). Give this or charge, not both.
     pub payment_intent: Option<String>,
-    /// How many to return, 1 to 1000. Default 10.
+    /// How many, default 10 (over 100: fetched page by page).
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<i64>,
-    /// Cursor for the next page: the next_starting_after of the previous call (a re_ id).
+    /// The previous call's next_starting_after.
     pub starting_after: Option<String>,
 }
 
@@ -145,13 +146,13 @@ pub struct CreateRefundArgs {
     pub payment_intent: Option<String>,
     /// The payment to refund, as a Charge id (ch_... or py_...). Give this or payment_intent, not both.
     pub charge: Option<String>,
-    /// For a partial refund: how much, as an integer in the smallest currency unit (500 means $5.00; for jpy, 500 means ¥500). Omit to refund everything not yet refunded.
+    /// Partial refund in minor units (500 = $5.00); omit for all that is left.
     pub amount: Option<Amount>,
     /// Why: "duplicate", "fraudulent" or "requested_by_customer".
     pub reason: Option<RefundReason>,
-    /// Key-value notes on the refund: at most 50 keys, keys up to 40 characters, values up to 500.
+    /// Key-value notes (≤50 keys; keys ≤40, values ≤500 chars).
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Makes retries safe: the same key never refunds twice (24 h). Use e.g. "refund-<order id>"; when absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
+    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
     pub idempotency_key: Option<String>,
 }
 
@@ -220,7 +221,7 @@ pub fn build_request(args: CreateRefundArgs) -> Result<(CreateRefund, Idempotenc
 
 #[tool_router(router = refunds_router, vis = "pub(crate)")]
 impl StripeMcp {
-    /// Refund a payment in full or in part. Money leaves the account and goes back to the customer's payment method; this cannot be undone. Give payment_intent (pi_...) or charge (ch_...); amount only for a partial refund. Safe to retry with the same idempotency_key: it never refunds twice.
+    /// Refund a payment (payment_intent or charge), in full or in part: money goes back to the customer and cannot be undone.
     #[tool(annotations(
         title = "Refund a payment",
         read_only_hint = false,
@@ -250,7 +251,7 @@ impl StripeMcp {
         }))
     }
 
-    /// Get one refund (re_...): status, amount, the refunded payment intent and charge, reason, and why it failed if it did.
+    /// Get a refund (re_...): status, amount, payment, reason, failure.
     #[tool(annotations(
         title = "Get a refund",
         read_only_hint = true,
@@ -271,7 +272,7 @@ impl StripeMcp {
         Ok(Json(refund.into()))
     }
 
-    /// List refunds, newest first, optionally only those of one charge (ch_...) or payment intent (pi_...). Each has status, amount, charge and payment intent; next_starting_after pages on. A limit above 100 (up to 1000) fetches several pages.
+    /// List refunds, newest first, optionally of one charge or payment intent.
     #[tool(annotations(
         title = "List refunds",
         read_only_hint = true,

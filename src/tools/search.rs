@@ -27,9 +27,10 @@ pub const SEARCH_LIMIT_MAX: i64 = 100;
 pub struct SearchArgs {
     /// What to search: customers, charges, payment_intents, subscriptions, invoices, products or prices.
     pub resource: SearchResource,
-    /// A query in Stripe's search language (up to 1000 characters): field:'value' for exact match, field~'text' for substring, field>N / field<N for numbers and dates, combined with AND or OR (not both), -field:'x' to negate, metadata['key']:'value' for metadata. Examples: email:'jane@example.com' (customers); status:'succeeded' AND amount>1000 (charges, amounts in minor units); metadata['order_id']:'6735'.
+    /// Stripe search syntax (≤1000 chars): field:'v' exact, field~'v' substring, field>N, AND or OR (not both), -field:'v', metadata['k']:'v'.
     pub query: String,
     /// How many matches to return, 1 to 100. Default 10.
+    #[schemars(range(min = 1, max = 100))]
     pub limit: Option<i64>,
     /// Cursor for the next page: the next_page of the previous call with the same query.
     pub page: Option<String>,
@@ -89,7 +90,7 @@ pub struct SearchOutput {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FetchArgs {
-    /// The object's id, e.g. cus_..., pi_..., ch_..., in_..., sub_..., dp_...; its prefix picks the endpoint.
+    /// Any id; its prefix picks the endpoint.
     pub id: String,
 }
 
@@ -199,7 +200,7 @@ pub fn fetch_path(raw: &str) -> Result<String, ToolError> {
 
 #[tool_router(router = search_router, vis = "pub(crate)")]
 impl StripeMcp {
-    /// Search customers, charges, payment_intents, subscriptions, invoices, products or prices with Stripe's search query language, e.g. email:'jane@example.com' (customers) or status:'succeeded' AND amount>1000 (charges; amounts in minor units), or metadata['order_id']:'6735'. Returns each match's id with a short summary (status, amount, email, name, customer, created) and next_page for more. New or changed objects can take up to a minute to become searchable; to look up an object by id use fetch_stripe_resource.
+    /// Search one resource with Stripe's query language, e.g. email:'jane@example.com' or status:'succeeded' AND amount>1000. Returns ids with a short summary. New objects take up to a minute to appear.
     #[tool(annotations(
         title = "Search Stripe",
         read_only_hint = true,
@@ -229,7 +230,7 @@ impl StripeMcp {
         }))
     }
 
-    /// Fetch any Stripe object by its id and return it whole, as Stripe sends it. The id's prefix picks the endpoint: cus_ customer, pi_ payment intent, ch_/py_ charge, re_ refund, cs_ checkout session, in_ invoice, ii_ invoice item, sub_ subscription, prod_ product, price_ price, plink_ payment link, po_ payout, txn_ balance transaction, dp_/du_ dispute, pm_ payment method, evt_ event, acct_ account, and more. Coupons and plans have free-form ids: read those with stripe_api_read. Amounts in the object are integers in the smallest currency unit.
+    /// Fetch any object by id (cus_, pi_, ch_, re_, cs_, in_, sub_, prod_, price_, po_, txn_, dp_, evt_, ...) and return it whole. Coupons: stripe_api_read.
     #[tool(annotations(
         title = "Fetch a Stripe object by id",
         read_only_hint = true,

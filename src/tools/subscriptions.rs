@@ -145,6 +145,7 @@ pub struct SubscriptionItemArg {
     /// A recurring Price id (price_...); see list_prices with type "recurring".
     pub price: String,
     /// How many units, at least 1. Default 1.
+    #[schemars(range(min = 1))]
     pub quantity: Option<u32>,
 }
 
@@ -157,16 +158,18 @@ pub struct CreateSubscriptionArgs {
     /// What to bill: 1 to 20 items, each {"price": "price_...", "quantity": n}, with recurring prices.
     pub items: Vec<SubscriptionItemArg>,
     /// Free trial length in days (1 to 730): nothing is charged until it ends.
+    #[schemars(range(min = 1, max = 730))]
     pub trial_period_days: Option<u32>,
-    /// "charge_automatically" (default: charge the customer's default payment method) or "send_invoice" (email an invoice; needs days_until_due).
+    /// Default charge_automatically; send_invoice emails invoices (needs days_until_due).
     pub collection_method: Option<CollectionMethod>,
     /// With send_invoice only: days the customer has to pay each invoice (1 to 365).
+    #[schemars(range(min = 1, max = 365))]
     pub days_until_due: Option<u32>,
-    /// With charge_automatically: "allow_incomplete" (Stripe's default), "default_incomplete" (create it incomplete with an unpaid first invoice the customer pays later, e.g. when no payment method is on file), or "error_if_incomplete" (fail if the first payment fails).
+    /// default_incomplete: start incomplete with a first invoice to pay (no payment method on file); error_if_incomplete: fail if the first payment fails. Default allow_incomplete.
     pub payment_behavior: Option<PaymentBehavior>,
-    /// Key-value notes on the subscription: at most 50 keys, keys up to 40 characters, values up to 500.
+    /// Key-value notes (≤50 keys; keys ≤40, values ≤500 chars).
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Makes retries safe: the same key never creates a second subscription (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
+    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
     pub idempotency_key: Option<String>,
 }
 
@@ -291,9 +294,10 @@ pub struct ListSubscriptionsArgs {
     pub price: Option<String>,
     /// Only this status; "all" includes canceled ones. Omit for every status except canceled.
     pub status: Option<SubscriptionStatusFilter>,
-    /// How many to return, 1 to 1000. Default 10.
+    /// How many, default 10 (over 100: fetched page by page).
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<i64>,
-    /// Cursor for the next page: the next_starting_after of the previous call (a sub_ id).
+    /// The previous call's next_starting_after.
     pub starting_after: Option<String>,
 }
 
@@ -351,9 +355,10 @@ pub fn build_list(
 pub struct UpdateItemArg {
     /// An existing item (si_..., from get_subscription) to change or remove. Omit to add a new item.
     pub id: Option<String>,
-    /// With id: the new price replacing the item's price. Without id: the price of the item to add (price_...).
+    /// With id: the new price; without: the price to add.
     pub price: Option<String>,
     /// The item's new quantity (at least 1). When adding, default 1.
+    #[schemars(range(min = 1))]
     pub quantity: Option<u32>,
     /// true (with id only) removes the item from the subscription.
     pub deleted: Option<bool>,
@@ -365,15 +370,15 @@ pub struct UpdateItemArg {
 pub struct UpdateSubscriptionArgs {
     /// The subscription to change (sub_...).
     pub subscription: String,
-    /// Item changes: {"id": "si_...", "price": "price_..."} replaces an item's price, {"id": "si_...", "quantity": n} changes its quantity, {"price": "price_...", "quantity": n} adds an item, {"id": "si_...", "deleted": true} removes one.
+    /// Item changes: id + price replaces, id + quantity changes, price alone adds, id + deleted removes.
     pub items: Option<Vec<UpdateItemArg>>,
     /// true: end the subscription at the end of the current period (no more renewals); false: undo that.
     pub cancel_at_period_end: Option<bool>,
-    /// How to charge for mid-period changes: "create_prorations" (Stripe's default: on the next invoice), "always_invoice" (invoice the difference now) or "none".
+    /// Mid-period changes: create_prorations (default, next invoice), always_invoice (now) or none.
     pub proration_behavior: Option<ProrationBehavior>,
-    /// Keys to set on the subscription's metadata (merged with the existing keys; an empty value removes a key).
+    /// Metadata to merge; "" removes a key.
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Makes retries safe: the same key never applies the change twice (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
+    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
     pub idempotency_key: Option<String>,
 }
 
@@ -479,13 +484,13 @@ pub fn build_update(
 pub struct CancelSubscriptionArgs {
     /// The subscription to cancel (sub_...).
     pub subscription: String,
-    /// true: keep it until the end of the current paid period, then end it (sets cancel_at_period_end; undo with update_subscription). Default false: cancel immediately.
+    /// true: end at the period's end (undo with update_subscription). Default: now.
     pub at_period_end: Option<bool>,
     /// Immediate cancellation only: invoice now for pending usage and prorations.
     pub invoice_now: Option<bool>,
     /// Immediate cancellation only: credit the customer for the unused time of the period.
     pub prorate: Option<bool>,
-    /// Makes retries safe (24 h). When absent, an identical call within 10 minutes reuses one derived key: a retry, never a second write.
+    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
     pub idempotency_key: Option<String>,
 }
 
@@ -536,7 +541,7 @@ pub fn build_cancel(
 
 #[tool_router(router = subscriptions_router, vis = "pub(crate)")]
 impl StripeMcp {
-    /// Start a subscription for a customer (cus_) on recurring prices (items of price_ id and quantity), optionally with a free trial or billed by emailed invoice (collection_method send_invoice + days_until_due). With charge_automatically the customer needs a default payment method, or use payment_behavior "default_incomplete" to create it incomplete with a first invoice to pay. Returns status, period and items with their amounts. Safe to retry with the same idempotency_key.
+    /// Subscribe a customer (cus_) to recurring prices, optionally with a trial or emailed invoices. Charging automatically needs a default payment method, else payment_behavior default_incomplete. Returns status, period, items.
     #[tool(annotations(
         title = "Create a subscription",
         read_only_hint = false,
@@ -560,7 +565,7 @@ impl StripeMcp {
         }))
     }
 
-    /// Look up one subscription (sub_): customer, status, current period start and end, whether it cancels at period end, and each item's price, product, unit amount, interval and quantity.
+    /// Get a subscription (sub_): customer, status, period, cancel_at_period_end, items (si_ id, price, amount, interval, quantity).
     #[tool(annotations(
         title = "Get a subscription",
         read_only_hint = true,
@@ -581,7 +586,7 @@ impl StripeMcp {
         Ok(Json(sub.into()))
     }
 
-    /// List subscriptions, newest first, optionally of one customer, one price, or one status ("all" includes canceled ones; by default canceled ones are left out). Each has customer, status, period, cancel_at_period_end and items; next_starting_after continues.
+    /// List subscriptions, newest first, by customer, price or status (default leaves out canceled; "all" includes them).
     #[tool(annotations(
         title = "List subscriptions",
         read_only_hint = true,
@@ -611,7 +616,7 @@ impl StripeMcp {
         }))
     }
 
-    /// Change a subscription (sub_): replace an item's price or change its quantity (items with the si_ id from get_subscription), add or remove items, set or clear cancel_at_period_end, set metadata; proration_behavior says how mid-period changes are charged. Safe to retry with the same idempotency_key.
+    /// Change a subscription (sub_): item prices and quantities (si_ ids from get_subscription), add or remove items, cancel_at_period_end, metadata.
     #[tool(annotations(
         title = "Update a subscription",
         read_only_hint = false,
@@ -635,7 +640,7 @@ impl StripeMcp {
         }))
     }
 
-    /// Cancel a subscription (sub_). By default it ends immediately (DELETE /v1/subscriptions/{id}; optional invoice_now and prorate) and cannot be resumed. With at_period_end true it instead keeps running until the end of the paid period and then ends (POST /v1/subscriptions/{id} with cancel_at_period_end=true; undo with update_subscription). Confirm with the user first.
+    /// Cancel a subscription (sub_): now, for good, or with at_period_end at the end of the paid period. Confirm with the user first.
     #[tool(annotations(
         title = "Cancel a subscription",
         read_only_hint = false,

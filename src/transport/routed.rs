@@ -16,8 +16,10 @@ use rmcp::{
     ErrorData, RoleServer, ServerHandler,
     model::{
         CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, DiscoverResult,
-        Implementation, InitializeRequestParams, InitializeResult, ListToolsResult,
-        PaginatedRequestParams, ServerCapabilities, ServerConfig,
+        GetPromptRequestParams, GetPromptResponse, Implementation, InitializeRequestParams,
+        InitializeResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+        ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+        ServerCapabilities, ServerConfig,
     },
     service::RequestContext,
 };
@@ -130,7 +132,14 @@ impl ServerHandler for Routed {
     fn get_info(&self) -> ServerConfig {
         // Only for rmcp's own capability checks: initialize and discover answer with
         // the caller's tenant, whose instructions name its key's mode.
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build()).with_server_info(
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .enable_prompts()
+                .build(),
+        )
+        .with_server_info(
             Implementation::new("stripe-mcp", env!("CARGO_PKG_VERSION")).with_title("Stripe"),
         )
     }
@@ -159,6 +168,62 @@ impl ServerHandler for Routed {
     ) -> Result<ListToolsResult, ErrorData> {
         let caller = caller(&context)?;
         caller.tenant.server.list_tools(request, context).await
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let caller = caller(&context)?;
+        caller.tenant.server.list_resources(request, context).await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        let caller = caller(&context)?;
+        caller
+            .tenant
+            .server
+            .list_resource_templates(request, context)
+            .await
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let caller = caller(&context)?;
+        // A read calls Stripe like a tool does: the tenant's rate limit applies.
+        if caller.tenant.limiter.try_acquire().is_err() {
+            return Err(ErrorData::internal_error(
+                "this connector's rate limit was reached; nothing was sent to Stripe: retry shortly",
+                None,
+            ));
+        }
+        caller.tenant.server.read_resource(request, context).await
+    }
+
+    async fn list_prompts(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        let caller = caller(&context)?;
+        caller.tenant.server.list_prompts(request, context).await
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let caller = caller(&context)?;
+        caller.tenant.server.get_prompt(request, context).await
     }
 
     async fn call_tool(

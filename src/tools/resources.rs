@@ -1,0 +1,497 @@
+//! MCP resources and prompts: the account, the balance and any object by id as
+//! resources a client can attach, and short prompt templates for the merchant's
+//! common workflows (refund a customer's last payment, month-end summary, chase
+//! overdue invoices, sell a product by checkout link).
+//!
+//! A resource read goes through the same tool code as `get_account_info`,
+//! `get_balance` and `fetch_stripe_resource`, so it is checked, bounded and mapped the
+//! same way; a failure is a JSON-RPC error whose `data` is the structured tool error.
+
+use jiff::{ToSpan, civil::Date};
+use rmcp::{
+    ErrorData,
+    handler::server::wrapper::Parameters,
+    model::{
+        CallToolResponse, ContentBlock, GetPromptResult, Prompt, PromptArgument, PromptMessage,
+        ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role,
+    },
+};
+use serde::Serialize;
+
+use super::{NoArgs, ToolError, search::FetchArgs};
+use crate::{guard::redact, server::StripeMcp, stripe::currency};
+
+/// The account the key acts for.
+pub const ACCOUNT_URI: &str = "stripe://account";
+/// The balance, available and pending.
+pub const BALANCE_URI: &str = "stripe://balance";
+/// Any object by id; the id's prefix picks the endpoint, as in `fetch_stripe_resource`.
+pub const OBJECT_TEMPLATE: &str = "stripe://objects/{id}";
+/// What [`OBJECT_TEMPLATE`] expands to before the id.
+pub const OBJECT_PREFIX: &str = "stripe://objects/";
+
+/// The fixed resources.
+pub fn resources() -> Vec<Resource> {
+    vec![
+        Resource::new(ACCOUNT_URI, "account")
+            .with_title("Stripe account")
+            .with_description("The account this server acts for: id, business name, country, default currency, whether it can take payments and payouts, and the key's mode.")
+            .with_mime_type("application/json"),
+        Resource::new(BALANCE_URI, "balance")
+            .with_title("Stripe balance")
+            .with_description("Funds available for payout and pending, per currency.")
+            .with_mime_type("application/json"),
+    ]
+}
+
+/// The resource templates.
+pub fn templates() -> Vec<ResourceTemplate> {
+    vec![
+        ResourceTemplate::new(OBJECT_TEMPLATE, "object")
+            .with_title("Stripe object by id")
+            .with_description("Any Stripe object, whole, by its id (cus_, pi_, ch_, re_, cs_, in_, sub_, prod_, price_, po_, txn_, dp_, ...).")
+            .with_mime_type("application/json"),
+    ]
+}
+
+/// The resource a tool result can link to for an object id, if the id is one
+/// `stripe://objects/{id}` can read.
+pub fn object_uri(id: &str) -> Option<String> {
+    super::search::fetch_path(id)
+        .ok()
+        .map(|_| format!("{OBJECT_PREFIX}{id}"))
+}
+
+/// Adds a `resource_link` to `stripe://objects/{id}` to a successful result that
+/// names one object (a top-level `id`, or `session_id` for a checkout), so a client
+/// that attaches resources can open it. Lists and failures are left as they are.
+pub fn link_object(response: CallToolResponse) -> CallToolResponse {
+    let CallToolResponse::Complete(mut result) = response else {
+        return response;
+    };
+    if result.is_error != Some(true)
+        && let Some(serde_json::Value::Object(out)) = &result.structured_content
+        && let Some(id) = ["id", "session_id"]
+            .iter()
+            .find_map(|k| out.get(*k).and_then(|v| v.as_str()))
+        && let Some(uri) = object_uri(id)
+    {
+        result.content.push(ContentBlock::resource_link(
+            Resource::new(uri, id.to_owned()).with_mime_type("application/json"),
+        ));
+    }
+    CallToolResponse::Complete(result)
+}
+
+/// A tool failure as the JSON-RPC error of a resource read: not-found stays
+/// not-found, the rest is an internal error; `data` carries the structured error.
+fn read_error(e: ToolError) -> ErrorData {
+    let data = serde_json::from_str(&redact::redact(&e.to_json())).ok();
+    let message = redact::redact(&e.message).into_owned();
+    match e.kind {
+        super::ErrorKind::NotFound => ErrorData::resource_not_found(message, data),
+        super::ErrorKind::InvalidArgument => ErrorData::invalid_params(message, data),
+        _ => ErrorData::internal_error(message, data),
+    }
+}
+
+fn json_contents(uri: &str, value: &impl Serialize) -> Result<ReadResourceResult, ErrorData> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| ErrorData::internal_error(format!("could not encode: {e}"), None))?;
+    Ok(ReadResourceResult::new(vec![
+        ResourceContents::text(redact::redact(&text).into_owned(), uri)
+            .with_mime_type("application/json"),
+    ]))
+}
+
+impl StripeMcp {
+    /// Reads one of [`resources`] or an expansion of [`templates`].
+    pub(crate) async fn read_stripe_resource(
+        &self,
+        uri: &str,
+    ) -> Result<ReadResourceResult, ErrorData> {
+        match uri {
+            ACCOUNT_URI => {
+                let out = self
+                    .get_account_info(Parameters(NoArgs {}))
+                    .await
+                    .map_err(read_error)?;
+                json_contents(uri, &out.0)
+            }
+            BALANCE_URI => {
+                let out = self
+                    .get_balance(Parameters(NoArgs {}))
+                    .await
+                    .map_err(read_error)?;
+                json_contents(uri, &out.0)
+            }
+            _ => match uri.strip_prefix(OBJECT_PREFIX) {
+                Some(id) => {
+                    let out = self
+                        .fetch_stripe_resource(Parameters(FetchArgs { id: id.to_owned() }))
+                        .await
+                        .map_err(read_error)?;
+                    json_contents(uri, &out.0.resource)
+                }
+                None => Err(ErrorData::resource_not_found(
+                    format!(
+                        "no resource {uri:?}: this server has {ACCOUNT_URI}, {BALANCE_URI} and {OBJECT_TEMPLATE}"
+                    ),
+                    None,
+                )),
+            },
+        }
+    }
+}
+
+/// One prompt: its name, what it is for, and its arguments (name, description, required).
+type PromptSpec = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str, bool)],
+);
+
+const PROMPTS: &[PromptSpec] = &[
+    (
+        "refund_last_payment",
+        "Refund a customer's most recent payment: look it up, confirm with the user, then refund.",
+        &[
+            ("customer_email", "The customer's email address.", true),
+            (
+                "reason",
+                "duplicate, fraudulent or requested_by_customer (optional).",
+                false,
+            ),
+        ],
+    ),
+    (
+        "month_end_summary",
+        "Close a month: balance totals, MRR and overdue invoices.",
+        &[
+            ("month", "The month, YYYY-MM.", true),
+            (
+                "time_zone",
+                "IANA time zone, e.g. Europe/Berlin (default UTC).",
+                false,
+            ),
+        ],
+    ),
+    (
+        "chase_overdue_invoices",
+        "List overdue invoices and draft a reminder for each; nothing is sent.",
+        &[(
+            "customer_email",
+            "Only this customer's invoices (optional).",
+            false,
+        )],
+    ),
+    (
+        "sell_by_checkout_link",
+        "Sell a product with a Stripe-hosted checkout link.",
+        &[
+            (
+                "product_name",
+                "What is sold, as the customer sees it.",
+                true,
+            ),
+            (
+                "unit_amount",
+                "Price of one unit in the currency's smallest unit (4999 = $49.99).",
+                true,
+            ),
+            ("currency", "Lowercase ISO code, e.g. usd.", true),
+            ("quantity", "Units (default 1).", false),
+        ],
+    ),
+];
+
+/// The prompts, as `prompts/list` reports them.
+pub fn prompts() -> Vec<Prompt> {
+    PROMPTS
+        .iter()
+        .map(|(name, description, args)| {
+            Prompt::new(
+                *name,
+                Some(*description),
+                Some(
+                    args.iter()
+                        .map(|(n, d, required)| {
+                            PromptArgument::new(*n)
+                                .with_description(*d)
+                                .with_required(*required)
+                        })
+                        .collect(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The messages of prompt `name` with `arguments` filled in; a missing required
+/// argument or a malformed one is refused (invalid params).
+pub fn get_prompt(
+    name: &str,
+    arguments: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Result<GetPromptResult, ErrorData> {
+    let Some((_, description, specs)) = PROMPTS.iter().find(|(n, ..)| *n == name) else {
+        return Err(ErrorData::invalid_params(
+            format!(
+                "no prompt {name:?}; prompts: {}",
+                PROMPTS.iter().map(|p| p.0).collect::<Vec<_>>().join(", ")
+            ),
+            None,
+        ));
+    };
+    let arg = |key: &str| -> Option<String> {
+        arguments
+            .and_then(|a| a.get(key))
+            .and_then(|v| match v {
+                serde_json::Value::String(s) => Some(s.trim().to_owned()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .filter(|s| !s.is_empty())
+    };
+    for (key, _, required) in specs.iter() {
+        if *required && arg(key).is_none() {
+            return Err(ErrorData::invalid_params(
+                format!("prompt {name} needs the argument {key}"),
+                None,
+            ));
+        }
+    }
+    if let Some(unknown) = arguments
+        .into_iter()
+        .flat_map(|a| a.keys())
+        .find(|k| !specs.iter().any(|(n, ..)| n == k))
+    {
+        return Err(ErrorData::invalid_params(
+            format!("prompt {name} has no argument {unknown:?}"),
+            None,
+        ));
+    }
+    let bad = |m: String| ErrorData::invalid_params(m, None);
+    let text = match name {
+        "refund_last_payment" => {
+            let email =
+                super::check_email("customer_email", &arg("customer_email").unwrap_or_default())
+                    .map_err(|e| bad(e.message))?;
+            let reason = match arg("reason").as_deref() {
+                None => String::new(),
+                Some(r @ ("duplicate" | "fraudulent" | "requested_by_customer")) => {
+                    format!(", reason \"{r}\"")
+                }
+                Some(other) => {
+                    return Err(bad(format!(
+                        "reason {other:?} is not duplicate, fraudulent or requested_by_customer"
+                    )));
+                }
+            };
+            format!(
+                "Refund the most recent successful payment of the customer {email}.\n\
+                 1. list_customers with email {email}. If there is none, or more than one, stop and ask me which.\n\
+                 2. list_payment_intents for that customer (limit 10) and take the newest with status \"succeeded\". If there is none, say so and stop.\n\
+                 3. Show me its amount (display), date and id, and ask me to confirm the refund. Do nothing until I say yes.\n\
+                 4. After I confirm: create_refund with that payment_intent{reason} and idempotency_key \"refund-<the pi_ id>\", so a retry never refunds twice.\n\
+                 5. Report the refund's id, amount and status. A refund cannot be undone."
+            )
+        }
+        "month_end_summary" => {
+            let month = arg("month").unwrap_or_default();
+            let first: Date = format!("{month}-01")
+                .parse()
+                .map_err(|_| bad(format!("month {month:?} is not YYYY-MM, e.g. 2026-11")))?;
+            let last = first
+                .checked_add(1.month())
+                .and_then(|d| d.checked_sub(1.day()))
+                .map_err(|e| bad(format!("month {month:?}: {e}")))?;
+            let tz = arg("time_zone").unwrap_or_else(|| "UTC".to_owned());
+            if jiff::tz::TimeZone::get(&tz).is_err() {
+                return Err(bad(format!("time_zone {tz:?} is not an IANA time zone")));
+            }
+            format!(
+                "Prepare the month-end summary for {month} (time zone {tz}).\n\
+                 1. summarize_balance_transactions with from {first}, to {last}, time_zone {tz}, group_by \"week\".\n\
+                 2. summarize_subscriptions for MRR and ARR.\n\
+                 3. list_overdue_invoices.\n\
+                 Report per currency: gross charges, refunds, disputes, Stripe fees, adjustments, net before payouts, payouts and net, with the weekly trend; then MRR and ARR with what is not counted; then overdue invoices (count, total, the oldest three). Use the display strings; do not recompute figures the tools gave."
+            )
+        }
+        "chase_overdue_invoices" => {
+            let who = match arg("customer_email") {
+                None => "all customers".to_owned(),
+                Some(e) => super::check_email("customer_email", &e).map_err(|e| bad(e.message))?,
+            };
+            let find = if who == "all customers" {
+                "1. list_overdue_invoices.".to_owned()
+            } else {
+                format!(
+                    "1. list_customers with email {who}, then list_overdue_invoices with that customer id."
+                )
+            };
+            format!(
+                "Chase the overdue invoices of {who}.\n\
+                 {find}\n\
+                 2. For each invoice, oldest first, draft a short, polite reminder to its customer_email: the invoice number, the amount remaining (display), how many days overdue, and its hosted_invoice_url to pay.\n\
+                 3. Show me the drafts. Do not send anything or change any invoice: this server sends no email."
+            )
+        }
+        "sell_by_checkout_link" => {
+            let product = super::check_text(
+                "product_name",
+                &arg("product_name").unwrap_or_default(),
+                250,
+            )
+            .map_err(|e| bad(e.message))?;
+            let c = currency::parse_currency(&arg("currency").unwrap_or_default()).map_err(bad)?;
+            let raw = arg("unit_amount").unwrap_or_default();
+            let amount: i64 = raw
+                .parse()
+                .ok()
+                .filter(|a| (0..=super::MAX_AMOUNT).contains(a))
+                .ok_or_else(|| {
+                    bad(format!(
+                        "unit_amount {raw:?} must be a whole number of minor units: {}",
+                        currency::minor_unit_example(&c)
+                    ))
+                })?;
+            let quantity: u32 = match arg("quantity") {
+                None => 1,
+                Some(q) => q.parse().ok().filter(|q| *q >= 1).ok_or_else(|| {
+                    bad(format!("quantity {q:?} must be a whole number, at least 1"))
+                })?,
+            };
+            let display = currency::display(amount, &c);
+            format!(
+                "Sell {quantity} x \"{product}\" at {display} each through a Stripe-hosted checkout page.\n\
+                 1. Confirm with me: {quantity} x {product} at {display} ({amount} {c} in minor units).\n\
+                 2. initiate_checkout with product_name \"{product}\", unit_amount {amount}, currency {c}, quantity {quantity}.\n\
+                 3. Give me the checkout_url to send to the customer. The payment is confirmed only later, by Stripe: check with get_checkout_session (payment_status \"paid\"), never because the customer says so."
+            )
+        }
+        _ => unreachable!("every prompt in PROMPTS has a text"),
+    };
+    Ok(
+        GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
+            .with_description(*description),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn text(name: &str, args: serde_json::Value) -> Result<String, ErrorData> {
+        get_prompt(name, args.as_object()).map(|r| match &r.messages[0].content {
+            rmcp::model::ContentBlock::Text(t) => t.text.clone(),
+            _ => panic!("not text"),
+        })
+    }
+
+    #[test]
+    fn every_listed_prompt_renders_with_its_required_arguments() {
+        for p in prompts() {
+            let args: serde_json::Map<_, _> = p
+                .arguments
+                .unwrap_or_default()
+                .iter()
+                .filter(|a| a.required == Some(true))
+                .map(|a| {
+                    let v = match a.name.as_str() {
+                        "customer_email" => "jane@example.com",
+                        "month" => "2026-02",
+                        "unit_amount" => "4999",
+                        "currency" => "usd",
+                        _ => "T-shirt",
+                    };
+                    (a.name.clone(), json!(v))
+                })
+                .collect();
+            assert!(get_prompt(&p.name, Some(&args)).is_ok(), "{}", p.name);
+        }
+    }
+
+    #[test]
+    fn the_month_end_prompt_names_the_months_first_and_last_day() {
+        let t = text(
+            "month_end_summary",
+            json!({"month": "2028-02", "time_zone": "Asia/Tokyo"}),
+        )
+        .unwrap();
+        assert!(t.contains("from 2028-02-01, to 2028-02-29"), "{t}");
+        assert!(text("month_end_summary", json!({"month": "2026-13"})).is_err());
+        assert!(text("month_end_summary", json!({})).is_err());
+    }
+
+    #[test]
+    fn prompt_arguments_are_checked_like_tool_arguments() {
+        let t = text(
+            "sell_by_checkout_link",
+            json!({"product_name": "Mug", "unit_amount": "1500", "currency": "kwd"}),
+        )
+        .unwrap();
+        assert!(t.contains("1.500 KWD"), "{t}");
+        assert!(
+            text(
+                "sell_by_checkout_link",
+                json!({"product_name": "Mug", "unit_amount": "15.00", "currency": "usd"})
+            )
+            .is_err()
+        );
+        assert!(
+            text(
+                "refund_last_payment",
+                json!({"customer_email": "not an email"})
+            )
+            .is_err()
+        );
+        assert!(
+            text(
+                "refund_last_payment",
+                json!({"customer_email": "a@b.co", "reason": "because"})
+            )
+            .is_err()
+        );
+        assert!(
+            text(
+                "refund_last_payment",
+                json!({"customer_email": "a@b.co", "extra": "x"})
+            )
+            .is_err()
+        );
+        assert!(get_prompt("nope", None).is_err());
+    }
+
+    #[test]
+    fn a_result_naming_one_object_links_to_it_and_a_list_does_not() {
+        let one =
+            rmcp::model::CallToolResult::structured(json!({"id": "cus_123", "email": "a@b.co"}));
+        let CallToolResponse::Complete(linked) = link_object(one.into()) else {
+            panic!()
+        };
+        let links: Vec<_> = linked
+            .content
+            .iter()
+            .filter_map(|c| match c {
+                ContentBlock::ResourceLink(r) => Some(r.uri.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(links, ["stripe://objects/cus_123"]);
+        let list = rmcp::model::CallToolResult::structured(json!({"customers": [{"id": "cus_1"}]}));
+        let CallToolResponse::Complete(list) = link_object(list.into()) else {
+            panic!()
+        };
+        assert_eq!(list.content.len(), 1);
+    }
+
+    #[test]
+    fn object_links_exist_only_for_ids_the_template_can_read() {
+        assert_eq!(
+            object_uri("cus_123").as_deref(),
+            Some("stripe://objects/cus_123")
+        );
+        assert_eq!(object_uri("nothing"), None);
+    }
+}
