@@ -11,16 +11,17 @@ PG_BIN=""
 
 pg_bin_dir() {
     local d
-    if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
-        dirname "$(command -v initdb)"
-        return 0
-    fi
+    # Debian's versioned directories first (the newest), then whatever PATH has.
     for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
-        if [[ -x "$d/initdb" && -x "$d/pg_ctl" ]]; then
+        if [[ -x "$d/initdb" && -x "$d/pg_ctl" && -x "$d/postgres" ]]; then
             echo "$d"
             return 0
         fi
     done
+    if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+        dirname "$(command -v initdb)"
+        return 0
+    fi
     return 1
 }
 

@@ -391,6 +391,11 @@ impl Store {
         on_backend!(self, db => db.record(&event, now, queue_hook))
     }
 
+    /// Whether the database answers (`SELECT 1`): the readiness probe of `serve --http`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_backend!(self, db => db.ping())
+    }
+
     /// Whether an event id is recorded.
     pub async fn has_event(&self, id: &str) -> Result<bool, StoreError> {
         let id = id.to_owned();

@@ -290,6 +290,11 @@ impl Sqlite {
         Ok(recorded)
     }
 
+    /// `SELECT 1`.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        Ok(self.conn().query_row("SELECT 1", [], |_| Ok(()))?)
+    }
+
     /// Whether an event id is recorded.
     pub fn has_event(&self, id: &str) -> Result<bool, StoreError> {
         Ok(self

@@ -575,7 +575,7 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
     }
     if let Some(ledger) = app.ledger.clone() {
-        let reachable = ledger.event_count().await.is_ok();
+        let reachable = ledger.ping().await.is_ok();
         if !reachable {
             return (
                 StatusCode::SERVICE_UNAVAILABLE,

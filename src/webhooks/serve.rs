@@ -45,7 +45,8 @@ pub const MAX_CONNECTIONS: usize = 2048;
 /// larger one is answered 431 by hyper before the handler runs.
 pub const MAX_HEAD: usize = 16 * 1024;
 
-/// File descriptors kept out of the connection budget: the ledger (database, WAL, shm),
+/// File descriptors kept out of the connection budget: the store (SQLite: database, WAL,
+/// shm; PostgreSQL: a pool of at most 16 connections),
 /// stdio, the listener, `--on-paid` pipes, the runtime's own.
 const RESERVED_FDS: u64 = 128;
 
