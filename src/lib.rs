@@ -17,6 +17,10 @@
 //!   - [`guard::confirm`]: a person confirms money movements (elicitation, or an
 //!     `input_required` round with a sealed `requestState` for 2026-07-28 clients).
 //!   - [`guard::pii`]: `--redact`, personal data masked in every tool output.
+//!   - [`guard::limits`]: spending caps (`--limit`, `--policy`, per tenant) and the
+//!     reservation made in the store before a money-moving write is sent.
+//!   - [`guard::audit`]: the audit trail's rows (written before sending, completed
+//!     after) and `stripe-mcp audit`.
 //! - [`check`]: `stripe-mcp check`, the "test the connection" command.
 //! - [`store`]: the one store interface (`--db`): events once, orders and their state
 //!   machine, fulfillments, leased `--on-paid` runs, spending reservations, the audit trail:
@@ -43,7 +47,8 @@
 //! - [`auth`]: who is calling a remote server (their own Stripe key, a tenant token, an
 //!   OAuth JWT) and the isolated [`auth::Tenant`] (client, tools, rate limit) it yields.
 //! - [`tenants`]: the tenants file and `stripe-mcp tenants add`.
-//! - [`tools::orders`]: `get_order_status` and `list_orders` over the same store (`--db`).
+//! - [`tools::orders`]: `get_order_status` and `list_orders` over the same store (`--db`);
+//!   [`tools::audit`]: `list_audit_log` over its audit trail.
 //! - [`tools::summaries`]: the books computed in the server: balance totals per
 //!   currency over a period in a time zone, MRR/ARR, overdue invoices.
 //! - [`tools::resources`]: MCP resources (`stripe://account`, `stripe://balance`,

@@ -11,8 +11,8 @@ use stripe_mcp::{
         backpressure::{Backpressure, GatedReader, GatedWriter},
         redact::{self, RedactingStderr},
     },
-    store::Store,
     server::ToolCost,
+    store::Store,
     stripe::Client,
     webhooks,
 };

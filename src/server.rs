@@ -47,8 +47,9 @@ pub enum ToolSelection {
 /// Tools that `--tools=all` leaves out: they must be named to be offered.
 pub const EXPLICIT_ONLY: &[&str] = &["stripe_api_write"];
 
-/// Tools offered only when the server has an order ledger (`--db`).
-pub const ORDER_TOOLS: &[&str] = &["get_order_status", "list_orders"];
+/// Tools offered only when the server has a store (`--db`): the order ledger's and the
+/// audit trail's.
+pub const ORDER_TOOLS: &[&str] = &["get_order_status", "list_orders", "list_audit_log"];
 
 /// Groups `--tools` takes besides tool names: one per area, `books` for the
 /// summaries, and `core`, the few tools most sessions need (about 7 KB of context
@@ -520,7 +521,7 @@ impl StripeMcp {
                 wanted.push(name.clone());
             } else if ORDER_TOOLS.contains(&name.as_str()) {
                 return Err(format!(
-                    "{name} reads the webhook receiver's order ledger: start the server with --db PATH|URL (the same store `stripe-mcp webhooks --db` writes)"
+                    "{name} reads the --db store (the order ledger the webhook receiver writes, and the audit trail of writes): start the server with --db PATH|URL (the same store `stripe-mcp webhooks --db` writes)"
                 ));
             } else if let Some((_, tools)) = GROUPS.iter().find(|(g, _)| g == name) {
                 if *name == "orders" && !known.iter().any(|k| ORDER_TOOLS.contains(&k.as_str())) {
@@ -705,9 +706,10 @@ impl StripeMcp {
         let (request, account) = match self.take_stripe_account(request) {
             Ok(split) => split,
             Err(e) => {
-                return Ok(Ok(
-                    CallToolResult::error(vec![ContentBlock::text(e.to_json())]).into()
-                ));
+                return Ok(Ok(CallToolResult::error(vec![ContentBlock::text(
+                    e.to_json(),
+                )])
+                .into()));
             }
         };
         let cancelled = context.ct.clone();

@@ -190,7 +190,7 @@ async fn with_db_both_order_tools_are_read_only() {
         .start()
         .await;
     let tools = server.client.list_all_tools().await.unwrap();
-    for name in ["get_order_status", "list_orders"] {
+    for name in ["get_order_status", "list_orders", "list_audit_log"] {
         let t = tools
             .iter()
             .find(|t| t.name == name)
