@@ -5,6 +5,7 @@
 //! unanswered write keeps it; the generic write counts too; every attempt is on record.
 
 mod common;
+mod http_common;
 mod store_common;
 
 use std::time::Duration;
@@ -355,4 +356,86 @@ async fn limits_without_a_store_refuse_to_start() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("need --db"), "{err}");
+}
+
+/// Two tenants of one remote server, on one Stripe key and one store: tenant `capped` has
+/// its own `[tenant.limits]`, tenant `free` has none. Neither's spending counts against the
+/// other, and each one's audit rows carry its own name.
+#[tokio::test]
+async fn each_tenant_has_its_own_limits_tally_and_audit_rows() {
+    use sha2::{Digest, Sha256};
+    let token_capped = "smcp_capped_token_for_tests_only_00000000000000000000000000000000";
+    let token_free = "smcp_free_token_for_tests_only_0000000000000000000000000000000000";
+    let dir =
+        std::env::temp_dir().join(format!("stripe-mcp-tenant-limits-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tenants.toml");
+    let sha = |t: &str| hex::encode(Sha256::digest(t.as_bytes()));
+    std::fs::write(
+        &file,
+        format!(
+            "[[tenant]]\nname = \"capped\"\ntoken_sha256 = \"{}\"\nstripe_key_env = \"SHARED_KEY\"\n[tenant.limits.refund]\nusd = {{ daily = 1000 }}\n\n[[tenant]]\nname = \"free\"\ntoken_sha256 = \"{}\"\nstripe_key_env = \"SHARED_KEY\"\n",
+            sha(token_capped),
+            sha(token_free)
+        ),
+    )
+    .unwrap();
+    let db = dir.join("orders.db");
+    let stripe = stripe(Duration::ZERO).await;
+    let server = http_common::start(
+        &stripe.uri(),
+        &[
+            "--auth",
+            "tokens",
+            "--tenants",
+            file.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+        ],
+        &[("SHARED_KEY", common::TEST_KEY)],
+    )
+    .await;
+    let capped = http_common::connect(
+        &server.url(),
+        Some(token_capped),
+        http_common::Generation::Sessions20251125,
+    )
+    .await;
+    let free = http_common::connect(
+        &server.url(),
+        Some(token_free),
+        http_common::Generation::Stateless20260728,
+    )
+    .await;
+    let refund = |amount: i64| json!({"charge": CHARGE, "amount": amount});
+    common::ok(&http_common::call(&capped, "create_refund", refund(900)).await);
+    // The free tenant's refunds never count against the capped one's day.
+    common::ok(&http_common::call(&free, "create_refund", refund(900)).await);
+    common::ok(&http_common::call(&free, "create_refund", refund(900)).await);
+    let e = common::err(&http_common::call(&capped, "create_refund", refund(200)).await);
+    assert_eq!(e["kind"], "limit_exceeded", "{e}");
+    assert_eq!(
+        e["limit"]["used"], 900,
+        "only capped's own refund counts: {e}"
+    );
+    // Each tenant's list_audit_log shows its own rows only.
+    let mine = common::ok(&http_common::call(&capped, "list_audit_log", json!({})).await);
+    assert_eq!(mine["count"], 2, "{mine}");
+    let theirs = common::ok(&http_common::call(&free, "list_audit_log", json!({})).await);
+    assert_eq!(theirs["count"], 2, "{theirs}");
+    assert!(
+        theirs["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["outcome"] == "succeeded" && r["limit_decision"] == "no_limit"),
+        "{theirs}"
+    );
+    capped.cancel().await.unwrap();
+    free.cancel().await.unwrap();
+    let rows = audit_rows(db.to_str().unwrap());
+    let tenants: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r["tenant"].as_str().unwrap()).collect();
+    assert_eq!(tenants.into_iter().collect::<Vec<_>>(), ["capped", "free"]);
+    assert_eq!(refunds_sent(&stripe).await, 3);
 }
