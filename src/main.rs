@@ -243,6 +243,7 @@ fn print_tools(cli: &Cli) -> ExitCode {
     };
     let costs: Vec<ToolCost> = tools.iter().map(ToolCost::of).collect();
     let width = costs.iter().map(|c| c.name.len()).max().unwrap_or(4);
+    // `tools` does not serve MCP: like any CLI, its report goes to stdout.
     println!("{:width$}  {:>6}  {:>13}", "tool", "model", "output_schema");
     for c in &costs {
         println!("{:width$}  {:>6}  {:>13}", c.name, c.model, c.output_schema);

@@ -719,7 +719,7 @@ impl StripeMcp {
             // The guards wrap the call: a person confirms, the limits reserve, the audit
             // trail records, all before the tool runs; then the outcome settles both.
             let write = self.write_action(&request);
-            let confirmation = match self.confirm_gate(&request, &context).await {
+            let confirmation = match self.confirm_gate(write.as_ref(), &request, &context).await {
                 Ok(word) => word,
                 Err(stopped) => {
                     if let (Some(action), CallToolResponse::Complete(_)) = (&write, &stopped) {
@@ -916,27 +916,19 @@ impl StripeMcp {
     /// Runs the confirmation around a write that needs one: `Ok` lets the call go on
     /// and says how it was confirmed (for the audit trail), `Err` is the answer instead
     /// (a refusal, or an `input_required` round).
+    ///
+    /// `action` is [`StripeMcp::write_action`]'s: `None` for a read and for a call the
+    /// tool refuses anyway, which goes to the tool without asking anyone (nor asking
+    /// about an amount the tool would not send).
     async fn confirm_gate(
         &self,
+        action: Option<&Action>,
         request: &CallToolRequestParams,
         context: &RequestContext<RoleServer>,
     ) -> Result<&'static str, CallToolResponse> {
-        let Some(tool) = self.tool_router.get(&request.name) else {
+        let Some(action) = action.filter(|a| a.needs_confirmation()) else {
             return Ok("not_required");
         };
-        let empty = serde_json::Map::new();
-        let args = request.arguments.as_ref().unwrap_or(&empty);
-        let Some(action) = classify(&request.name, args, !is_read_only(tool)) else {
-            return Ok("not_required");
-        };
-        if !action.needs_confirmation() {
-            return Ok("not_required");
-        }
-        // A call the tool refuses anyway is refused by the tool, without asking anyone
-        // (nor asking about an amount the tool would not send).
-        if refused_anyway(&request.name, args, self.client.mode()) {
-            return Ok("not_required");
-        }
         let guard = &self.settings.guard;
         let policy = Policy {
             mode: guard.confirm,
@@ -954,7 +946,7 @@ impl StripeMcp {
         } else {
             "not_asked"
         };
-        match confirm::gate(&self.client, policy, &action, request, context).await {
+        match confirm::gate(&self.client, policy, action, request, context).await {
             Gate::Proceed => {
                 tracing::info!(kind = action.kind.as_str(), "write confirmed or not asked");
                 Ok(word)
@@ -967,7 +959,7 @@ impl StripeMcp {
                 Err(CallToolResponse::InputRequired(*input))
             }
             Gate::Refuse(refusal) => {
-                let error = refusal_error(refusal, &action, self);
+                let error = refusal_error(refusal, action, self);
                 tracing::info!(kind = action.kind.as_str(), outcome = ?error.kind, "write stopped before sending");
                 Err(CallToolResult::error(vec![ContentBlock::text(error.to_json())]).into())
             }

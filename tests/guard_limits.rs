@@ -30,14 +30,19 @@ fn db_arg(target: &DbTarget) -> String {
     }
 }
 
-/// A mock Stripe with the charge to look up and refunds that take `delay` to answer.
-async fn stripe(delay: Duration) -> MockServer {
-    let stripe = common::mock_stripe().await;
+/// The charge the limits look up (its currency, what is left to refund).
+async fn mount_charge(stripe: &MockServer) {
     Mock::given(method("GET"))
         .and(path(format!("/v1/charges/{CHARGE}")))
         .respond_with(ResponseTemplate::new(200).set_body_json(common::fixture("charge.json")))
-        .mount(&stripe)
+        .mount(stripe)
         .await;
+}
+
+/// A mock Stripe with the charge to look up and refunds that take `delay` to answer.
+async fn stripe(delay: Duration) -> MockServer {
+    let stripe = common::mock_stripe().await;
+    mount_charge(&stripe).await;
     Mock::given(method("POST"))
         .and(path("/v1/refunds"))
         .respond_with(
@@ -223,11 +228,7 @@ async fn a_definite_failure_gives_its_room_back_and_an_unanswered_refund_keeps_i
     let target = store_common::fresh_sqlite("settle");
     let db = db_arg(&target);
     let stripe = common::mock_stripe().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/v1/charges/{CHARGE}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(common::fixture("charge.json")))
-        .mount(&stripe)
-        .await;
+    mount_charge(&stripe).await;
     // First refund: Stripe refuses it outright (nothing applied).
     Mock::given(method("POST"))
         .and(path("/v1/refunds"))

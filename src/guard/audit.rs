@@ -23,6 +23,16 @@ pub fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// `2 Dec 2026 14:05`: a Unix time in UTC, for people.
+pub fn utc_time(unix: i64) -> String {
+    format!(
+        "{} {:02}:{:02}",
+        crate::guard::confirm::date(unix),
+        unix.rem_euclid(86_400) / 3600,
+        unix.rem_euclid(3600) / 60
+    )
+}
+
 /// The row written before a write is sent.
 pub fn entry(
     tenant: &str,
@@ -219,12 +229,7 @@ pub fn render(rows: &[AuditRecord], json: bool) -> String {
         };
         out.push_str(&format!(
             "{:<20} {:<10} {:<24} {:<40} {:>12} {:<24} {:<12} {:<10} {}\n",
-            format!(
-                "{} {:02}:{:02}",
-                crate::guard::confirm::date(e.at),
-                e.at.rem_euclid(86_400) / 3600,
-                e.at.rem_euclid(3600) / 60
-            ),
+            utc_time(e.at),
             shown_tenant(&e.tenant),
             e.tool,
             format!("{} {}", e.method, e.path),

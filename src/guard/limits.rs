@@ -346,12 +346,7 @@ pub async fn reserve(
                 let frees = match refusal.frees_at {
                     Some(at) => format!(
                         " Room for this amount frees up at {} UTC, when earlier ones leave the 24-hour window.",
-                        crate::guard::confirm::date(at)
-                            + &format!(
-                                " {:02}:{:02}",
-                                at.rem_euclid(86_400) / 3600,
-                                at.rem_euclid(3600) / 60
-                            )
+                        crate::guard::audit::utc_time(at)
                     ),
                     None => " This amount is larger than the whole daily limit.".into(),
                 };

@@ -40,6 +40,7 @@ pub async fn run(target: Option<DbTarget>, args: &DbArgs) -> ExitCode {
     };
     match result {
         Ok(status) => {
+            // `db` does not serve MCP: like any CLI, its report goes to stdout.
             println!(
                 "{} {}: {}",
                 target.backend(),
