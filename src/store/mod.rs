@@ -16,6 +16,9 @@ pub mod orders;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod sqlite;
+pub mod scope;
+
+pub use scope::{Accounts, Scope};
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
