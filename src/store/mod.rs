@@ -15,8 +15,8 @@ pub mod migrations;
 pub mod orders;
 #[cfg(feature = "postgres")]
 pub mod postgres;
-pub mod sqlite;
 pub mod scope;
+pub mod sqlite;
 
 pub use scope::{Accounts, Scope};
 
