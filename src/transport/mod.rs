@@ -3,9 +3,11 @@
 //!
 //! - [`http`]: the listener, the axum app (`/mcp`, `/healthz`, `/readyz`, protected-resource
 //!   metadata), access logs, graceful shutdown.
+//! - [`limits`]: what one caller may hold (connections, sessions, streams, calls, unread answers).
 //! - [`routed`]: the MCP handler that serves each request on its caller's tenant.
 
 pub mod http;
+pub mod limits;
 pub mod routed;
 
 use std::path::PathBuf;
@@ -47,6 +49,10 @@ pub struct ServeArgs {
     /// `--auth oauth`: where the issuer publishes its signing keys. Default: the jwks_uri of the issuer's OpenID or OAuth metadata.
     #[arg(long, value_name = "URL")]
     pub jwks_url: Option<String>,
+
+    /// `--auth oauth`: seconds after which the issuer's keys are fetched again, so a key it withdraws stops working.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(10..=86_400), value_name = "SECONDS")]
+    pub jwks_refresh: u64,
 
     /// `--auth oauth`: the claim that names the tenant (sub, or a claim such as a group; an array claim picks its first value that is a tenant).
     #[arg(long, default_value = "sub", value_name = "CLAIM")]
@@ -107,4 +113,8 @@ pub struct ServeArgs {
     /// Tool calls a tenant may start at once after a quiet spell.
     #[arg(long, default_value_t = 40, value_name = "N")]
     pub rate_burst: u32,
+
+    /// What one caller may hold: connections, sessions, streams, calls in flight.
+    #[command(flatten)]
+    pub bounds: limits::BoundArgs,
 }
