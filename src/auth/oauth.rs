@@ -191,6 +191,11 @@ impl OauthAuth {
 
     async fn fetch_keys(&self) -> Result<(), String> {
         let _one = self.fetching.lock().await;
+        self.fetch_keys_locked().await
+    }
+
+    /// Fetches the keys; the caller holds `fetching`.
+    async fn fetch_keys_locked(&self) -> Result<(), String> {
         let response = self
             .http
             .get(self.jwks_url.clone())
@@ -224,24 +229,32 @@ impl OauthAuth {
     }
 
     async fn key(&self, kid: &str) -> Option<(DecodingKey, Vec<Algorithm>)> {
-        {
+        let seen = {
             let keys = self.keys.read().await;
             let fresh = keys.fetched.is_some_and(|t| t.elapsed() < keys.max_age);
-            if fresh && let Some(k) = keys.by_kid.get(kid) {
-                return Some(k.clone());
+            if fresh {
+                if let Some(k) = keys.by_kid.get(kid) {
+                    return Some(k.clone());
+                }
+                // An unknown kid refetches at most every REFETCH_EVERY.
+                if keys.fetched.is_some_and(|t| t.elapsed() < REFETCH_EVERY) {
+                    return None;
+                }
             }
-            let may_refetch = keys.fetched.is_none_or(|t| t.elapsed() >= REFETCH_EVERY);
-            if !may_refetch {
-                // Keys past their age are not trusted, refetched or not.
-                return if fresh {
-                    keys.by_kid.get(kid).cloned()
-                } else {
-                    None
-                };
+            keys.fetched
+        };
+        // Keys past `--jwks-refresh` are never used: fetch them again (one fetch for
+        // all the callers waiting here), or refuse.
+        let _one = self.fetching.lock().await;
+        {
+            let keys = self.keys.read().await;
+            if keys.fetched != seen {
+                return keys.by_kid.get(kid).cloned();
             }
         }
-        if let Err(e) = self.fetch_keys().await {
+        if let Err(e) = self.fetch_keys_locked().await {
             tracing::warn!(error = %e, "could not refresh the issuer's signing keys");
+            return None;
         }
         self.keys.read().await.by_kid.get(kid).cloned()
     }

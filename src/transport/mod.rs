@@ -51,7 +51,7 @@ pub struct ServeArgs {
     pub jwks_url: Option<String>,
 
     /// `--auth oauth`: seconds after which the issuer's keys are fetched again, so a key it withdraws stops working.
-    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(10..=86_400), value_name = "SECONDS")]
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400), value_name = "SECONDS")]
     pub jwks_refresh: u64,
 
     /// `--auth oauth`: the claim that names the tenant (sub, or a claim such as a group; an array claim picks its first value that is a tenant).
