@@ -478,6 +478,7 @@ pub async fn serve(
         })
     };
 
+    let trimmer = tokio::spawn(super::limits::give_back_memory(app.hits.clone()));
     let (close_tx, close_rx) = tokio::sync::watch::channel(false);
     let unauthenticated_for = Duration::from_secs(bounds.header_timeout);
     let write_timeout = Duration::from_secs(bounds.write_timeout);
@@ -553,6 +554,7 @@ pub async fn serve(
         });
     }
     reloader.abort();
+    trimmer.abort();
     drop(listener);
 
     // Graceful: stop taking calls, let running ones finish (bounded), then close.

@@ -86,11 +86,19 @@ pub struct BoundArgs {
 pub struct Hits {
     /// Per bound's flag: when it was last logged, and the hits since.
     seen: Mutex<HashMap<&'static str, (Option<Instant>, u64)>>,
+    /// Every hit so far: [`give_back_memory`] trims after any.
+    total: AtomicU64,
 }
 
 impl Hits {
+    /// Hits so far, all bounds together.
+    pub fn total(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+
     /// Records that the bound of `flag` refused or closed something.
     pub fn hit(&self, flag: &'static str, what: &str) {
+        self.total.fetch_add(1, Ordering::Relaxed);
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let (last, count) = seen.entry(flag).or_insert((None, 0));
         *count += 1;
@@ -98,6 +106,24 @@ impl Hits {
             tracing::warn!(bound = flag, hits = *count, "bound reached: {what}");
             *last = Some(Instant::now());
             *count = 0;
+        }
+    }
+}
+
+/// Every 10 s after a bound was hit (an unread answer dropped, sessions closed), hands
+/// the freed memory back to the system: glibc's allocator otherwise keeps the pages of a
+/// burst of large answers long after they are gone.
+pub async fn give_back_memory(hits: Arc<Hits>) {
+    let mut seen = hits.total();
+    loop {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let now = hits.total();
+        if now != seen {
+            seen = now;
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            // SAFETY: malloc_trim only returns free pages to the system; it touches no
+            // memory in use.
+            let _ = tokio::task::spawn_blocking(|| unsafe { libc::malloc_trim(0) }).await;
         }
     }
 }
