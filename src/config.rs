@@ -108,7 +108,7 @@ pub struct Cli {
     )]
     pub db: Option<String>,
 
-    /// Guardrails (see the README's "Guardrails"): when a person confirms refunds, payments taken, cancellations, irreversible changes and stripe_api_write through an MCP form before anything is sent. auto: when the client can show one; always: refuse (confirmation_unavailable) when it cannot; never.
+    /// Guardrails (see docs/guardrails.md): when a person confirms refunds, payments taken, cancellations, irreversible changes and stripe_api_write through an MCP form before anything is sent. auto: when the client can show one; always: refuse (confirmation_unavailable) when it cannot; never.
     #[arg(long, value_enum, env = "STRIPE_MCP_CONFIRM", default_value_t = ConfirmMode::Auto, global = true)]
     pub confirm: ConfirmMode,
 
