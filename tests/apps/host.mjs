@@ -109,11 +109,21 @@ try {
       focused = await frame.evaluate(() => document.activeElement && document.activeElement.getAttribute("aria-label"));
     }
     // Press every button: the view may only ask the host for read-only tools.
-    for (const b of await frame.$$("button")) { await b.click(); await page.waitForTimeout(50); }
+    // (Re-queried each time: a refresh redraws the view.)
+    const buttons = (await frame.$$("button")).length;
+    for (let i = 0; i < buttons; i++) {
+      const b = (await frame.$$("button"))[i];
+      if (b) { await b.click(); await page.waitForTimeout(50); }
+    }
     for (const a of await frame.$$("a[data-testid=pay]")) { await a.click(); await page.waitForTimeout(50); }
+    const after = await frame.$$eval("[data-testid]", (els) => {
+      const out = {};
+      for (const e of els) (out[e.getAttribute("data-testid")] ||= []).push(e.textContent.trim());
+      return out;
+    });
     const toolCalls = await page.evaluate(() => window.toolCalls);
     const openLinks = await page.evaluate(() => window.openLinks);
-    report[c.name] = { texts, links, qr, chartGroups, focused, toolCalls, openLinks, requests, problems, screenshot: shot };
+    report[c.name] = { texts, after, links, qr, chartGroups, focused, toolCalls, openLinks, requests, problems, screenshot: shot };
     await context.close();
   }
 } finally {
