@@ -573,3 +573,25 @@ async fn the_views_render_real_results_in_headless_chromium() {
     assert!(opened.contains("Fulfillment recorded"), "{opened}");
     eprintln!("screenshots in {}", out.display());
 }
+
+#[tokio::test]
+async fn the_views_data_passes_the_same_redaction_as_the_text() {
+    let stripe = mock().await;
+    let db = ledger("apps-redact").await;
+    let rpc = spawn(&stripe.uri(), &db, &["--redact"]);
+    initialize(&rpc, true).await;
+    let result = rpc
+        .call_tool("get_order_status", json!({"session_id": "cs_test_paid"}))
+        .await
+        .unwrap();
+    rpc.close(Duration::from_secs(5)).await;
+    let data = result["structuredContent"].to_string();
+    let text = result["content"][0]["text"].as_str().unwrap();
+    assert!(!data.contains("jane@example.com"), "{data}");
+    assert!(!text.contains("jane@example.com"), "{text}");
+    let parsed: Value = serde_json::from_str(text).unwrap();
+    assert_eq!(
+        parsed, result["structuredContent"],
+        "the view draws what the text says"
+    );
+}
