@@ -72,6 +72,44 @@ async fn mock() -> MockServer {
         })))
         .mount(&stripe)
         .await;
+    let plan = |id: &str, amount: i64, currency: &str, interval: &str| {
+        json!({"id": id, "object": "price", "product": format!("prod_{id}"), "nickname": format!("{id} plan"),
+               "unit_amount": amount, "currency": currency,
+               "recurring": {"interval": interval, "interval_count": 1, "usage_type": "licensed"}})
+    };
+    let sub = |id: &str, status: &str, price: Value, quantity: u64| {
+        json!({"id": id, "object": "subscription", "status": status, "customer": "cus_1", "discounts": [],
+               "items": {"object": "list", "has_more": false,
+                         "data": [{"id": format!("si_{id}"), "object": "subscription_item", "price": price, "quantity": quantity}]}})
+    };
+    let subs = vec![
+        sub(
+            "sub_1",
+            "active",
+            plan("price_pro", 2000, "usd", "month"),
+            3,
+        ),
+        sub(
+            "sub_2",
+            "active",
+            plan("price_year", 24_000, "usd", "year"),
+            1,
+        ),
+        sub(
+            "sub_3",
+            "past_due",
+            plan("price_pro", 2000, "usd", "month"),
+            1,
+        ),
+        sub("sub_4", "active", plan("price_jp", 3000, "jpy", "month"), 1),
+    ];
+    Mock::given(method("GET"))
+        .and(path("/v1/subscriptions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "object": "list", "url": "/v1/subscriptions", "data": subs, "has_more": false
+        })))
+        .mount(&stripe)
+        .await;
     let mut open = fixture("checkout_session.json");
     open["id"] = json!("cs_test_apps");
     open["status"] = json!("open");
@@ -153,6 +191,7 @@ fn calls() -> Vec<(&'static str, Value)> {
             "summarize_balance_transactions",
             json!({"from": "2026-11-02", "to": "2026-11-08", "group_by": "day"}),
         ),
+        ("summarize_subscriptions", json!({})),
         (
             "initiate_checkout",
             json!({"product_name": "Organic cotton tee", "unit_amount": 2500, "currency": "usd",
@@ -233,7 +272,7 @@ async fn a_client_without_the_extension_sees_exactly_what_it_saw_before() {
         let meta = a.as_object_mut().unwrap().remove("_meta");
         assert_eq!(&a, b, "{name}: only _meta may differ");
         match name {
-            "summarize_balance_transactions" => {
+            "summarize_balance_transactions" | "summarize_subscriptions" => {
                 assert_eq!(meta, Some(json!({"ui": {"resourceUri": VIEWS[0]}})))
             }
             "initiate_checkout" | "get_checkout_session" => {
@@ -501,6 +540,28 @@ async fn the_views_render_real_results_in_headless_chromium() {
             .as_str()
             .unwrap()
             .starts_with("2026-11-03")
+    );
+
+    // Subscriptions, in the same view: MRR and ARR per currency, the top plans.
+    let mrr = &results["summarize-subscriptions"];
+    for r in mrr["revenue"].as_array().unwrap() {
+        let c = r["currency"].as_str().unwrap();
+        for k in ["mrr", "arr"] {
+            let want = r[k]["display"].as_str().unwrap();
+            assert_eq!(
+                shown(&report, "summarize-subscriptions", &format!("{c}-{k}")),
+                [want]
+            );
+        }
+    }
+    assert_eq!(
+        shown(&report, "summarize-subscriptions", "usd-mrr"),
+        ["$80.00"],
+        "3 x $20 + $240 a year; past_due is not counted"
+    );
+    assert_eq!(
+        shown(&report, "summarize-subscriptions", "jpy-mrr"),
+        ["¥3,000"]
     );
 
     // Checkout: what is sold, the total, the link as a button and as a QR code, the status.

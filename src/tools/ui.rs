@@ -47,9 +47,9 @@ pub const VIEWS: &[View] = &[
         uri: "ui://stripe-mcp/books",
         name: "books",
         title: "Books",
-        description: "Balance totals per currency and a chart of gross, refunds, fees and payouts by day or week.",
+        description: "Balance totals per currency and a chart of gross, refunds, fees and payouts by day or week; MRR and ARR per currency with the top plans.",
         html: include_str!("ui/books.html"),
-        tools: &["summarize_balance_transactions"],
+        tools: &["summarize_balance_transactions", "summarize_subscriptions"],
     },
     View {
         uri: "ui://stripe-mcp/checkout",
