@@ -5,6 +5,7 @@
 //! `docs/screenshots/`).
 
 mod common;
+mod http_common;
 #[path = "common/rpc.rs"]
 mod rpc;
 
@@ -655,4 +656,90 @@ async fn the_views_data_passes_the_same_redaction_as_the_text() {
         parsed, result["structuredContent"],
         "the view draws what the text says"
     );
+}
+
+/// A streamable-HTTP client of either protocol generation, declaring the extension or not.
+async fn http_client(
+    url: &str,
+    ui: bool,
+    generation: http_common::Generation,
+) -> rmcp::service::RunningService<rmcp::RoleClient, rmcp::model::ClientConfig> {
+    use rmcp::transport::{
+        StreamableHttpClientTransport, streamable_http_client::StreamableHttpClientTransportConfig,
+    };
+    use rmcp::{ClientLifecycleMode, ClientServiceExt, ServiceExt, model::ProtocolVersion};
+    let caps = if ui {
+        json!({"extensions": {EXT: {"mimeTypes": [MIME]}}})
+    } else {
+        json!({})
+    };
+    let config: rmcp::model::ClientConfig = serde_json::from_value(json!({
+        "protocolVersion": "2025-11-25", "capabilities": caps,
+        "clientInfo": {"name": "apps-test", "version": "1"}
+    }))
+    .unwrap();
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(url.to_owned())
+            .auth_header(common::TEST_KEY.to_owned()),
+    );
+    let started = match generation {
+        http_common::Generation::Sessions20251125 => config.serve(transport).await,
+        http_common::Generation::Stateless20260728 => {
+            config
+                .serve_with_lifecycle(
+                    transport,
+                    ClientLifecycleMode::Discover {
+                        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+                    },
+                )
+                .await
+        }
+    };
+    started.expect("MCP client connects")
+}
+
+#[tokio::test]
+async fn a_remote_server_offers_the_views_to_http_clients_that_declare_the_extension() {
+    use http_common::Generation::{Sessions20251125, Stateless20260728};
+    let stripe = mock().await;
+    let server = http_common::start(&stripe.uri(), &["--auth", "stripe-key"], &[]).await;
+    for generation in [Sessions20251125, Stateless20260728] {
+        for ui in [false, true] {
+            let client = http_client(&server.url(), ui, generation).await;
+            let tools = client.list_all_tools().await.unwrap();
+            let linked = tools
+                .iter()
+                .find(|t| t.name == "initiate_checkout")
+                .unwrap()
+                .meta
+                .as_ref()
+                .and_then(|m| m.0.get("ui").cloned());
+            let resources = client.list_all_resources().await.unwrap();
+            let views = resources
+                .iter()
+                .filter(|r| r.uri.starts_with("ui://"))
+                .count();
+            if ui {
+                assert_eq!(
+                    linked,
+                    Some(json!({"resourceUri": VIEWS[1]})),
+                    "{generation:?}"
+                );
+                assert_eq!(
+                    views, 2,
+                    "{generation:?}: books and checkout (no --db, no order tools)"
+                );
+                let read = client
+                    .read_resource(rmcp::model::ReadResourceRequestParams::new(VIEWS[1]))
+                    .await
+                    .unwrap();
+                let json = serde_json::to_value(&read).unwrap();
+                assert_eq!(json["contents"][0]["mimeType"], MIME, "{generation:?}");
+            } else {
+                assert_eq!(linked, None, "{generation:?}");
+                assert_eq!(views, 0, "{generation:?}");
+            }
+            let _ = client.cancel().await;
+        }
+    }
 }
