@@ -212,7 +212,12 @@ async fn idle_sockets_cannot_keep_a_caller_out() {
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
-    let client = connect(&server.url(), Some(common::TEST_KEY), Generation::Stateless20260728).await;
+    let client = connect(
+        &server.url(),
+        Some(common::TEST_KEY),
+        Generation::Stateless20260728,
+    )
+    .await;
     common::ok(&call(&client, "get_balance", json!({})).await);
     let took = started.elapsed();
     assert!(
@@ -236,10 +241,19 @@ async fn a_tenants_sessions_are_capped_by_closing_its_least_recently_used() {
     for _ in 0..5 {
         mine.push(open_session(&http, &server, common::TEST_KEY).await);
     }
-    assert_eq!(initialized(&http, &server, common::TEST_KEY, &mine[0]).await, 404);
-    assert_eq!(initialized(&http, &server, common::TEST_KEY, &mine[1]).await, 404);
+    assert_eq!(
+        initialized(&http, &server, common::TEST_KEY, &mine[0]).await,
+        404
+    );
+    assert_eq!(
+        initialized(&http, &server, common::TEST_KEY, &mine[1]).await,
+        404
+    );
     for live in &mine[2..] {
-        assert_eq!(initialized(&http, &server, common::TEST_KEY, live).await, 202);
+        assert_eq!(
+            initialized(&http, &server, common::TEST_KEY, live).await,
+            202
+        );
     }
     assert_eq!(
         initialized(&http, &server, OTHER_KEY, &other).await,
@@ -257,7 +271,12 @@ async fn a_tenants_streams_are_capped_and_an_idle_stream_is_closed() {
     let stripe = common::mock_stripe().await;
     let server = stripe_key_server(
         &stripe,
-        &["--max-streams-per-tenant", "2", "--stream-idle-timeout", "4"],
+        &[
+            "--max-streams-per-tenant",
+            "2",
+            "--stream-idle-timeout",
+            "4",
+        ],
     )
     .await;
     let http = reqwest::Client::new();
@@ -317,7 +336,12 @@ async fn a_tenants_calls_in_flight_are_capped() {
     let c = post(12).await.unwrap();
     assert_eq!(c.status(), 429);
     assert!(c.headers().contains_key("retry-after"));
-    let other = connect(&server.url(), Some(OTHER_KEY), Generation::Stateless20260728).await;
+    let other = connect(
+        &server.url(),
+        Some(OTHER_KEY),
+        Generation::Stateless20260728,
+    )
+    .await;
     common::ok(&call(&other, "get_balance", json!({})).await);
     other.cancel().await.unwrap();
     // The two answers arrive, and the share comes back.
@@ -420,7 +444,13 @@ async fn loopback_origins_are_served_on_loopback_and_unknown_sessions_are_not_fo
     assert_eq!(init("http://localhost:6274").await.unwrap().status(), 200);
     assert_eq!(init("http://127.0.0.1:3000").await.unwrap().status(), 200);
     assert_eq!(init("https://evil.example").await.unwrap().status(), 403);
-    assert_eq!(init("http://localhost.evil.example").await.unwrap().status(), 403);
+    assert_eq!(
+        init("http://localhost.evil.example")
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     let gone = http
         .delete(server.url())
         .bearer_auth(common::TEST_KEY)
@@ -447,12 +477,20 @@ async fn prompt_arguments_are_never_echoed_or_logged() {
     let client = connect(&server.url(), None, Generation::Sessions20251125).await;
     let attempts: [(&str, Value); 4] = [
         ("refund_last_payment", json!({"customer_email": PASTED})),
-        ("refund_last_payment", json!({"customer_email": "a@b.co", "reason": PASTED})),
+        (
+            "refund_last_payment",
+            json!({"customer_email": "a@b.co", "reason": PASTED}),
+        ),
         ("month_end_summary", json!({"month": PASTED})),
-        ("month_end_summary", json!({"month": "2026-11", PASTED: "x"})),
+        (
+            "month_end_summary",
+            json!({"month": "2026-11", PASTED: "x"}),
+        ),
     ];
     for (name, args) in attempts {
-        let Value::Object(args) = args else { unreachable!() };
+        let Value::Object(args) = args else {
+            unreachable!()
+        };
         let err = client
             .get_prompt(GetPromptRequestParams::new(name).with_arguments(args))
             .await
@@ -558,7 +596,12 @@ async fn one_callers_flood_does_not_slow_another_caller_or_grow_memory_without_b
     }
 
     // The other caller, meanwhile.
-    let other = connect(&server.url(), Some(OTHER_KEY), Generation::Stateless20260728).await;
+    let other = connect(
+        &server.url(),
+        Some(OTHER_KEY),
+        Generation::Stateless20260728,
+    )
+    .await;
     common::ok(&call(&other, "get_balance", json!({})).await);
     let mut slowest = Duration::ZERO;
     for _ in 0..5 {
@@ -595,4 +638,3 @@ async fn one_callers_flood_does_not_slow_another_caller_or_grow_memory_without_b
     other.cancel().await.unwrap();
     drop((idle, streams, unread));
 }
-

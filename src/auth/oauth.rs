@@ -345,12 +345,12 @@ fn names_critical_extensions(token: &str) -> bool {
     let Some(first) = token.split('.').next() else {
         return false;
     };
-    let Ok(raw) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(first.trim_end_matches('='))
+    let Ok(raw) =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(first.trim_end_matches('='))
     else {
         return false;
     };
-    serde_json::from_slice::<serde_json::Value>(&raw)
-        .is_ok_and(|h| h.get("crit").is_some())
+    serde_json::from_slice::<serde_json::Value>(&raw).is_ok_and(|h| h.get("crit").is_some())
 }
 
 /// The token's scopes: `scope` (a space-separated string, RFC 9068) or `scp` (a list).

@@ -254,7 +254,10 @@ pub fn get_prompt(
             if secret.len() < 4 || PROMPTS.iter().any(|p| p.0 == secret) {
                 continue;
             }
-            for form in [secret.to_owned(), format!("{secret:?}").trim_matches('"').to_owned()] {
+            for form in [
+                secret.to_owned(),
+                format!("{secret:?}").trim_matches('"').to_owned(),
+            ] {
                 if !form.is_empty() && e.message.contains(form.as_str()) {
                     e.message = e.message.replace(form.as_str(), "…").into();
                 }
@@ -314,7 +317,9 @@ fn fill_prompt(
         "refund_last_payment" => {
             let email =
                 super::check_email("customer_email", &arg("customer_email").unwrap_or_default())
-                    .map_err(|_| bad("customer_email is not an email address like jane@example.com".into()))?;
+                    .map_err(|_| {
+                        bad("customer_email is not an email address like jane@example.com".into())
+                    })?;
             let reason = match arg("reason").as_deref() {
                 None => String::new(),
                 Some(r @ ("duplicate" | "fraudulent" | "requested_by_customer")) => {
@@ -400,9 +405,11 @@ fn fill_prompt(
                 })?;
             let quantity: u32 = match arg("quantity") {
                 None => 1,
-                Some(q) => q.parse().ok().filter(|q| *q >= 1).ok_or_else(|| {
-                    bad("quantity must be a whole number, at least 1".into())
-                })?,
+                Some(q) => q
+                    .parse()
+                    .ok()
+                    .filter(|q| *q >= 1)
+                    .ok_or_else(|| bad("quantity must be a whole number, at least 1".into()))?,
             };
             let display = currency::display(amount, &c);
             format!(

@@ -157,8 +157,7 @@ impl HttpConfig {
             ["http", "https"]
                 .iter()
                 .flat_map(|scheme| {
-                    ["localhost", "127.0.0.1", "[::1]"]
-                        .map(|host| format!("{scheme}://{host}:*"))
+                    ["localhost", "127.0.0.1", "[::1]"].map(|host| format!("{scheme}://{host}:*"))
                 })
                 .collect()
         } else {
@@ -436,10 +435,7 @@ pub async fn serve(
         mcp,
         session_manager,
         sessions: Mutex::new(HashMap::new()),
-        gate: Gate::new(
-            config.max_connections,
-            bounds.max_unauthenticated as usize,
-        ),
+        gate: Gate::new(config.max_connections, bounds.max_unauthenticated as usize),
         usage: Arc::new(Usage::default()),
         hits: Arc::new(Hits::default()),
         challenge,
@@ -931,8 +927,10 @@ async fn mcp_endpoint(
     if let Some(conn) = parts.extensions.get::<Arc<Conn>>()
         && !app.gate.promote(conn)
     {
-        app.hits
-            .hit("--max-connections", "refused a connection: every place is taken");
+        app.hits.hit(
+            "--max-connections",
+            "refused a connection: every place is taken",
+        );
         return finish(
             log,
             busy(
@@ -946,7 +944,11 @@ async fn mcp_endpoint(
     // The tenant's share: requests in flight, or open GET streams.
     let bounds = &app.config.bounds;
     let share = match parts.method {
-        Method::POST => Some((Kind::Call, bounds.max_calls_per_tenant, "--max-calls-per-tenant")),
+        Method::POST => Some((
+            Kind::Call,
+            bounds.max_calls_per_tenant,
+            "--max-calls-per-tenant",
+        )),
         Method::GET => Some((
             Kind::Stream,
             bounds.max_streams_per_tenant,
@@ -959,7 +961,8 @@ async fn mcp_endpoint(
         Some((kind, cap, flag)) => match app.usage.enter(&tenant_name, kind, cap) {
             Some(h) => Some((h, kind)),
             None => {
-                app.hits.hit(flag, "refused a tenant's request over its share");
+                app.hits
+                    .hit(flag, "refused a tenant's request over its share");
                 return finish(
                     log,
                     busy(
@@ -1142,7 +1145,11 @@ fn admit_session(app: &App, tenant: &str) -> Result<Vec<String>, ()> {
     if mine.len() >= bounds.max_sessions_per_tenant as usize {
         mine.sort_by_key(|(_, used)| *used);
         let over = mine.len() + 1 - bounds.max_sessions_per_tenant as usize;
-        let oldest: Vec<String> = mine.iter().take(over).map(|(id, _)| (*id).clone()).collect();
+        let oldest: Vec<String> = mine
+            .iter()
+            .take(over)
+            .map(|(id, _)| (*id).clone())
+            .collect();
         for id in &oldest {
             sessions.remove(id);
         }
@@ -1152,8 +1159,10 @@ fn admit_session(app: &App, tenant: &str) -> Result<Vec<String>, ()> {
         );
         closing.extend(oldest);
     } else if sessions.len() >= bounds.max_sessions as usize {
-        app.hits
-            .hit("--max-sessions", "refused a new session: the server is full");
+        app.hits.hit(
+            "--max-sessions",
+            "refused a new session: the server is full",
+        );
         return Err(());
     }
     Ok(closing)

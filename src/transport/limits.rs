@@ -306,7 +306,11 @@ pub struct Held {
 
 impl Drop for Held {
     fn drop(&mut self) {
-        let mut map = self.usage.by_tenant.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self
+            .usage
+            .by_tenant
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some(count) = map.get_mut(&self.tenant) {
             // A revoked tenant's entry may already be a new one: only its own counts.
             if count.epoch != self.epoch {
@@ -447,7 +451,11 @@ impl<T> StallIo<T> {
         Poll::Pending
     }
 
-    fn progressed<R>(&mut self, r: Poll<io::Result<R>>, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
+    fn progressed<R>(
+        &mut self,
+        r: Poll<io::Result<R>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<R>> {
         match r {
             Poll::Pending => self.blocked(cx),
             ready => {

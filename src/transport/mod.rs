@@ -98,7 +98,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600), value_name = "SECONDS")]
     pub body_timeout: u64,
 
-    /// Most connections open at once; more wait in the listen queue.
+    /// Most authenticated connections open at once; one more is answered 503 with Retry-After.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000), value_name = "N")]
     pub max_connections: u32,
 
