@@ -638,3 +638,28 @@ async fn one_callers_flood_does_not_slow_another_caller_or_grow_memory_without_b
     other.cancel().await.unwrap();
     drop((idle, streams, unread));
 }
+
+/// Past `--max-sessions` in all, a new session is refused with 503 and Retry-After:
+/// closing another tenant's session to make room would let one tenant end another's.
+#[tokio::test]
+async fn past_the_total_session_cap_a_new_session_is_refused_not_stolen() {
+    let stripe = common::mock_stripe().await;
+    let server = stripe_key_server(&stripe, &["--max-sessions", "2"]).await;
+    let http = reqwest::Client::new();
+    let a = open_session(&http, &server, common::TEST_KEY).await;
+    let b = open_session(&http, &server, common::TEST_KEY).await;
+    let refused = http
+        .post(server.url())
+        .bearer_auth(OTHER_KEY)
+        .header("accept", ACCEPT)
+        .header("content-type", "application/json")
+        .body(initialize_body().to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 503);
+    assert!(refused.headers().contains_key("retry-after"));
+    for s in [&a, &b] {
+        assert_eq!(initialized(&http, &server, common::TEST_KEY, s).await, 202);
+    }
+}

@@ -1065,13 +1065,13 @@ async fn mcp_endpoint(
             }
         }
     } else if parts.method == Method::POST && peek.method.as_deref() == Some("initialize") {
-        match admit_session(&app, &tenant_name) {
-            Ok(closing) => {
-                for id in closing {
-                    let _ = app.session_manager.close_session(&id.as_str().into()).await;
-                }
-            }
-            Err(()) => {
+        let admitted = admit_session(&app, &tenant_name);
+        for id in admitted.as_ref().unwrap_or_else(|gone| gone) {
+            let _ = app.session_manager.close_session(&id.as_str().into()).await;
+        }
+        match admitted {
+            Ok(_) => {}
+            Err(_) => {
                 return finish(
                     log,
                     busy(
@@ -1120,12 +1120,13 @@ async fn mcp_endpoint(
 
 /// Room for one more session of `tenant`: forgets sessions unused past
 /// `--session-idle-timeout`; at the tenant's cap, its least recently used session is
-/// closed (returned, to close in rmcp). `Err` when the server holds `--max-sessions`.
+/// closed. Returns the sessions to close in rmcp, as `Err` when the server holds
+/// `--max-sessions` and refuses the new one.
 ///
 /// Why evict rather than refuse at the tenant's cap: only the tenant's own sessions are
 /// ever closed, so a flood hurts no one else, and a client that leaks sessions (never
 /// sends DELETE) keeps working instead of being locked out for the idle timeout.
-fn admit_session(app: &App, tenant: &str) -> Result<Vec<String>, ()> {
+fn admit_session(app: &App, tenant: &str) -> Result<Vec<String>, Vec<String>> {
     let bounds = &app.config.bounds;
     let idle = Duration::from_secs(bounds.session_idle_timeout);
     let mut sessions = app.sessions.lock().unwrap_or_else(|e| e.into_inner());
@@ -1163,7 +1164,7 @@ fn admit_session(app: &App, tenant: &str) -> Result<Vec<String>, ()> {
             "--max-sessions",
             "refused a new session: the server is full",
         );
-        return Err(());
+        return Err(closing);
     }
     Ok(closing)
 }
