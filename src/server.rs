@@ -19,12 +19,12 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::{
+    egress::Egress,
     guard::{
         self, GuardSettings,
         backpressure::{Backpressure, Overloaded},
         classify::{Action, classify},
         confirm::{self, ConfirmMode, Gate, Policy, Refusal},
-        redact,
     },
     store::Store,
     stripe::{
@@ -601,6 +601,17 @@ impl StripeMcp {
         self.listed.to_vec()
     }
 
+    /// True when this server (or tenant) offers `tool`: resources and prompts follow
+    /// the same list.
+    pub(crate) fn offers(&self, tool: &str) -> bool {
+        self.tool_router.has_route(tool)
+    }
+
+    /// The one exit every answer of this server passes.
+    pub fn egress(&self) -> Egress {
+        Egress::new(self.settings.guard.redact)
+    }
+
     /// With `--connect`, removes `stripe_account` from the arguments (the tools do not
     /// know it) and checks it; the call then acts on that account. Without the flag the
     /// argument stays, and the tool refuses it as unknown.
@@ -706,10 +717,8 @@ impl StripeMcp {
         let (request, account) = match self.take_stripe_account(request) {
             Ok(split) => split,
             Err(e) => {
-                return Ok(Ok(CallToolResult::error(vec![ContentBlock::text(
-                    e.to_json(),
-                )])
-                .into()));
+                let refused = CallToolResult::error(vec![ContentBlock::text(e.to_json())]);
+                return Ok(Ok(self.egress().tool_result(refused.into())));
             }
         };
         let cancelled = context.ct.clone();
@@ -764,16 +773,16 @@ impl StripeMcp {
         let response = tokio::select! {
             response = call => match response? {
                 Ok(r) => r,
-                Err(e) => return Ok(Err(e)),
+                Err(e) => return Ok(Err(self.egress().error(e))),
             },
             // The client gave up on this call: stop now, retries and all. Its answer
             // would be dropped anyway; a write in flight keeps its idempotency key.
             () = cancelled.cancelled() => return Ok(Err(ErrorData::internal_error("cancelled by the client", None))),
         };
-        let response = resources::link_object(finish(
-            restructure_argument_error(response),
-            &notes,
-            self.settings.guard.redact,
+        let offered = |tool: &str| self.offers(tool);
+        let response = self.egress().tool_result(resources::link_object(
+            note_replay(restructure_argument_error(response), &notes),
+            &offered,
         ));
         if let Some(gate) = &self.backpressure {
             gate.writable().await;
@@ -934,6 +943,7 @@ impl StripeMcp {
             mode: guard.confirm,
             timeout: guard.confirm_timeout,
             seal: &guard.seal,
+            egress: self.egress(),
         };
         // How a call that goes on was confirmed: never asked (policy or client), or a
         // person accepted (the gate proceeds after asking only on a ticked accept).
@@ -1016,7 +1026,10 @@ impl ServerHandler for StripeMcp {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        Ok(ListResourcesResult::with_all_items(resources::resources()))
+        let offered = |tool: &str| self.offers(tool);
+        Ok(ListResourcesResult::with_all_items(resources::resources(
+            &offered,
+        )))
     }
 
     async fn list_resource_templates(
@@ -1025,7 +1038,7 @@ impl ServerHandler for StripeMcp {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
         Ok(ListResourceTemplatesResult::with_all_items(
-            resources::templates(),
+            resources::templates(&|tool: &str| self.offers(tool)),
         ))
     }
 
@@ -1034,9 +1047,11 @@ impl ServerHandler for StripeMcp {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let read = self.read_stripe_resource(&request.uri);
+        let offered = |tool: &str| self.offers(tool);
+        let read = self.read_stripe_resource(&request.uri, &offered);
+        let egress = self.egress();
         tokio::select! {
-            result = read => result.map(Into::into),
+            result = read => result.map(|r| egress.resource(r.into())).map_err(|e| egress.error(e)),
             () = context.ct.cancelled() => Err(ErrorData::internal_error("cancelled by the client", None)),
         }
     }
@@ -1046,7 +1061,10 @@ impl ServerHandler for StripeMcp {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        Ok(ListPromptsResult::with_all_items(resources::prompts()))
+        let offered = |tool: &str| self.offers(tool);
+        Ok(ListPromptsResult::with_all_items(resources::prompts(
+            &offered,
+        )))
     }
 
     async fn get_prompt(
@@ -1054,7 +1072,11 @@ impl ServerHandler for StripeMcp {
         request: GetPromptRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        resources::get_prompt(&request.name, request.arguments.as_ref()).map(Into::into)
+        let offered = |tool: &str| self.offers(tool);
+        let egress = self.egress();
+        resources::get_prompt(&request.name, request.arguments.as_ref(), &offered)
+            .map(|p| egress.prompt(p.into()))
+            .map_err(|e| egress.error(e))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -1095,11 +1117,9 @@ fn overloaded() -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(error.to_json())])
 }
 
-/// The last step of every tool result: says when Stripe replayed an earlier answer,
-/// and masks anything shaped like a secret in the text and in `structuredContent`.
-/// Every tool's output and every error pass here, so no field can carry a key out.
-/// With `--redact` (`pii`), personal data is masked too, in a separate pass.
-fn finish(response: CallToolResponse, notes: &CallNotes, pii: bool) -> CallToolResponse {
+/// Says in a write's result when Stripe replayed an earlier answer for its
+/// idempotency key. What leaves then passes [`Egress::tool_result`].
+fn note_replay(response: CallToolResponse, notes: &CallNotes) -> CallToolResponse {
     let CallToolResponse::Complete(mut result) = response else {
         return response;
     };
@@ -1115,28 +1135,6 @@ fn finish(response: CallToolResponse, notes: &CallNotes, pii: bool) -> CallToolR
                 t.text = text;
                 break;
             }
-        }
-    }
-    for block in &mut result.content {
-        if let ContentBlock::Text(t) = block
-            && let std::borrow::Cow::Owned(clean) = redact::redact(&t.text)
-        {
-            t.text = clean;
-        }
-    }
-    if let Some(value) = &mut result.structured_content {
-        redact::redact_json(value);
-    }
-    if pii {
-        for block in &mut result.content {
-            if let ContentBlock::Text(t) = block
-                && let Some(masked) = guard::pii::mask_text(&t.text)
-            {
-                t.text = masked;
-            }
-        }
-        if let Some(value) = &mut result.structured_content {
-            guard::pii::mask_json(value);
         }
     }
     CallToolResponse::Complete(result)
