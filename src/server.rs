@@ -491,10 +491,14 @@ impl StripeMcp {
 
     /// The same tools and settings over another client: one caller's Stripe key in
     /// a remote server (`serve --http --auth stripe-key`), without rebuilding the registry.
-    pub fn with_client(&self, client: Client) -> StripeMcp {
+    /// `tenant` names the caller: its audit rows and limit tallies are its own.
+    pub fn with_client(&self, client: Client, tenant: &str) -> StripeMcp {
         let lock = !self.live_locked && locks_live(&client, &self.settings.guard);
+        let mut settings = (*self.settings).clone();
+        settings.guard.scope = tenant.to_owned();
         let server = StripeMcp {
             client,
+            settings: Arc::new(settings),
             ..self.clone()
         };
         if lock { server.lock_live() } else { server }
