@@ -32,10 +32,10 @@ enum Kind {
     Data,
     /// An error: quoted values in its text are masked as names too.
     Error,
-    /// A prompt's text: the server's words and the caller's own arguments, not Stripe
-    /// data, so it is scrubbed of secrets but not masked (masking the email a person
-    /// typed into `refund_last_payment` would only break the workflow).
-    Prompt,
+    /// The server's own words and the caller's own arguments, not Stripe data (a
+    /// prompt's text, an MCP Apps page): scrubbed of secrets, not masked (masking the
+    /// email a person typed into `refund_last_payment` would only break the workflow).
+    Own,
 }
 
 impl Egress {
@@ -53,7 +53,7 @@ impl Egress {
     /// JSON text is masked by field with `--redact`.
     fn text<'a>(&self, text: &'a str, kind: Kind) -> Cow<'a, str> {
         let scrubbed = scrub::redact(text);
-        if !self.redact || kind == Kind::Prompt {
+        if !self.redact || kind == Kind::Own {
             return scrubbed;
         }
         match pii::mask_text(&scrubbed, kind == Kind::Error) {
@@ -65,7 +65,7 @@ impl Egress {
     /// The same function over a JSON value, in place.
     fn json(&self, value: &mut Value, kind: Kind) {
         scrub::redact_json(value);
-        if self.redact && kind != Kind::Prompt {
+        if self.redact && kind != Kind::Own {
             if kind == Kind::Error {
                 pii::mask_error_json(value);
             } else {
@@ -166,18 +166,32 @@ impl Egress {
         }
     }
 
-    /// A prompt's messages (secrets only: see [`Kind::Prompt`]).
+    /// A prompt's messages (secrets only: see [`Kind::Own`]).
     pub fn prompt(&self, response: GetPromptResponse) -> GetPromptResponse {
         match response {
             GetPromptResponse::Complete(mut result) => {
                 for m in &mut result.messages {
-                    self.blocks(std::slice::from_mut(&mut m.content), Kind::Prompt);
+                    self.blocks(std::slice::from_mut(&mut m.content), Kind::Own);
                 }
                 GetPromptResponse::Complete(result)
             }
             GetPromptResponse::InputRequired(mut input) => {
                 self.input_required(&mut input);
                 GetPromptResponse::InputRequired(input)
+            }
+            other => other,
+        }
+    }
+
+    /// One of the server's own pages (an MCP Apps view): secrets only, see [`Kind::Own`].
+    /// The data a view draws arrives in tool results, which are masked.
+    pub fn page(&self, response: ReadResourceResponse) -> ReadResourceResponse {
+        match response {
+            ReadResourceResponse::Complete(mut result) => {
+                for c in &mut result.contents {
+                    self.contents(c, Kind::Own);
+                }
+                ReadResourceResponse::Complete(result)
             }
             other => other,
         }
