@@ -222,7 +222,10 @@ async fn with_redact_a_resource_read_is_masked_like_the_tool_that_reads_the_same
         .await
         .unwrap_err();
     let e = format!("{e:?}");
-    assert!(!e.contains("jane@") && e.contains("j***@example.com"), "{e}");
+    assert!(
+        !e.contains("jane@") && e.contains("j***@example.com"),
+        "{e}"
+    );
     server.stop().await;
 }
 
@@ -320,7 +323,10 @@ async fn with_redact_sources_shipping_tax_ids_persons_evidence_metadata_and_desc
             .unwrap();
         let text = resource_text(&read);
         for leak in leaks {
-            assert!(!text.contains(leak), "{leak} left in the resource {id}: {text}");
+            assert!(
+                !text.contains(leak),
+                "{leak} left in the resource {id}: {text}"
+            );
         }
     }
     // What is not personal stays readable.

@@ -229,7 +229,9 @@ async fn a_tool_result_naming_one_object_carries_a_resource_link_to_it() {
     server.stop().await;
 }
 
-async fn resource_uris(client: &rmcp::service::RunningService<rmcp::RoleClient, ()>) -> Vec<String> {
+async fn resource_uris(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, ()>,
+) -> Vec<String> {
     client
         .list_all_resources()
         .await
@@ -358,7 +360,13 @@ async fn a_tenant_allowed_only_get_balance_reads_no_customer_as_a_resource() {
         .map(|r| r.uri.clone())
         .collect();
     assert_eq!(uris, ["stripe://balance"]);
-    assert!(client.list_all_resource_templates().await.unwrap().is_empty());
+    assert!(
+        client
+            .list_all_resource_templates()
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(prompt_names(&client).await.is_empty());
     let e = client
         .read_resource(ReadResourceRequestParams::new(

@@ -10,8 +10,7 @@ use serde_json::json;
 use store_common::{open, targets};
 use stripe_mcp::store::{
     Accounts, AuditEntry, AuditFilter, AuditOutcome, Event, OrderStatus::*, Scope, SpendRequest,
-    Store,
-    orders::Ignored,
+    Store, orders::Ignored,
 };
 
 fn session_event(id: &str, kind: &str, session: &str, payment_status: &str) -> Event {
@@ -441,10 +440,13 @@ async fn audit_rows_start_unknown_finish_once_and_list_newest_first() {
         drop(store);
         let store = open(&target, 60).await;
         let all = store
-            .audit_list(&Scope::Operator, AuditFilter {
-                limit: 10,
-                ..Default::default()
-            })
+            .audit_list(
+                &Scope::Operator,
+                AuditFilter {
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
         assert_eq!(all.iter().map(|r| r.id).collect::<Vec<_>>(), vec![c, b, a]);
@@ -459,19 +461,25 @@ async fn audit_rows_start_unknown_finish_once_and_list_newest_first() {
         );
         assert_eq!(all[2].entry.amount, Some(4999));
         let shop = store
-            .audit_list(&Scope::Operator, AuditFilter {
-                tenant: Some("shop".into()),
-                since: Some(15),
-                limit: 10,
-            })
+            .audit_list(
+                &Scope::Operator,
+                AuditFilter {
+                    tenant: Some("shop".into()),
+                    since: Some(15),
+                    limit: 10,
+                },
+            )
             .await
             .unwrap();
         assert_eq!(shop.iter().map(|r| r.id).collect::<Vec<_>>(), vec![b]);
         let one = store
-            .audit_list(&Scope::Operator, AuditFilter {
-                limit: 1,
-                ..Default::default()
-            })
+            .audit_list(
+                &Scope::Operator,
+                AuditFilter {
+                    limit: 1,
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
         assert_eq!(one.len(), 1);
@@ -535,9 +543,19 @@ async fn each_tenant_reads_only_its_own_audit_rows_and_a_stored_value_is_bounded
             .await
             .unwrap();
         assert!(other.is_empty(), "{other:?}");
-        assert!(store.audit_list(&Scope::Nobody, filter()).await.unwrap().is_empty());
+        assert!(
+            store
+                .audit_list(&Scope::Nobody, filter())
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(
-            store.audit_list(&Scope::Operator, filter()).await.unwrap().len(),
+            store
+                .audit_list(&Scope::Operator, filter())
+                .await
+                .unwrap()
+                .len(),
             2
         );
         let row = &a[0];

@@ -84,7 +84,10 @@ impl Egress {
         for s in [&mut r.uri, &mut r.name] {
             self.string(s, Kind::Data);
         }
-        for s in [r.title.as_mut(), r.description.as_mut()].into_iter().flatten() {
+        for s in [r.title.as_mut(), r.description.as_mut()]
+            .into_iter()
+            .flatten()
+        {
             self.string(s, Kind::Data);
         }
     }
@@ -232,13 +235,19 @@ mod tests {
             panic!()
         };
         let text = &plain.content[0].as_text().unwrap().text;
-        assert!(text.contains("jane@example.com") && !text.contains("abc123"), "{text}");
+        assert!(
+            text.contains("jane@example.com") && !text.contains("abc123"),
+            "{text}"
+        );
         let masked = Egress::new(true).tool_result(result());
         let CallToolResponse::Complete(masked) = masked else {
             panic!()
         };
         let text = &masked.content[0].as_text().unwrap().text;
-        assert!(text.contains("j***@example.com") && !text.contains("abc123"), "{text}");
+        assert!(
+            text.contains("j***@example.com") && !text.contains("abc123"),
+            "{text}"
+        );
         let s = masked.structured_content.unwrap();
         assert_eq!(s["email"], "j***@example.com");
     }
@@ -250,7 +259,11 @@ mod tests {
             Some(json!({"error": {"message": "for 'Jane Doe'"}})),
         );
         let e = Egress::new(true).error(e);
-        assert!(!e.message.contains("Jane") && !e.message.contains("010 0167"), "{}", e.message);
+        assert!(
+            !e.message.contains("Jane") && !e.message.contains("010 0167"),
+            "{}",
+            e.message
+        );
         assert!(!e.data.unwrap().to_string().contains("Jane"));
     }
 }

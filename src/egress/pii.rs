@@ -249,7 +249,8 @@ pub fn mask_phones_in(text: &str) -> Option<String> {
         if prev_ok && (c.is_ascii_digit() || c == '+' || c == '(') {
             let mut end = i + 1;
             while end < chars.len()
-                && (chars[end].is_ascii_digit() || matches!(chars[end], ' ' | '-' | '.' | '(' | ')'))
+                && (chars[end].is_ascii_digit()
+                    || matches!(chars[end], ' ' | '-' | '.' | '(' | ')'))
             {
                 end += 1;
             }
@@ -303,12 +304,7 @@ pub fn mask_quoted_in(text: &str) -> Option<String> {
     while i < chars.len() {
         let q = chars[i];
         let opens = matches!(q, '\'' | '"') && (i == 0 || !chars[i - 1].is_alphanumeric());
-        if opens
-            && let Some(len) = chars[i + 1..]
-                .iter()
-                .take(200)
-                .position(|c| *c == q)
-        {
+        if opens && let Some(len) = chars[i + 1..].iter().take(200).position(|c| *c == q) {
             let close = i + 1 + len;
             let closes = close + 1 >= chars.len() || !chars[close + 1].is_alphanumeric();
             if closes {
@@ -398,9 +394,12 @@ fn field(key: &str, value: &Value, place: Place<'_>) -> Option<Field> {
             None
         };
     }
-    if EMAIL_KEYS.contains(&key) || (key.contains("email") && value.as_str().is_some_and(|s| s.contains('@'))) {
+    if EMAIL_KEYS.contains(&key)
+        || (key.contains("email") && value.as_str().is_some_and(|s| s.contains('@')))
+    {
         Some(Field::Email)
-    } else if PHONE_KEYS.contains(&key) || key.ends_with("_phone") || key.ends_with("phone_number") {
+    } else if PHONE_KEYS.contains(&key) || key.ends_with("_phone") || key.ends_with("phone_number")
+    {
         Some(Field::Phone)
     } else if PERSON_NAME_KEYS.contains(&key) || (key == "name" && place.person) {
         Some(Field::Name)
@@ -635,8 +634,10 @@ mod tests {
     #[test]
     fn quoted_values_in_errors_are_masked_but_ids_and_parameters_are_not() {
         assert_eq!(
-            mask_quoted_in("No such customer: 'cus_123'; name 'Jane Doe' for billing_details[name]")
-                .as_deref(),
+            mask_quoted_in(
+                "No such customer: 'cus_123'; name 'Jane Doe' for billing_details[name]"
+            )
+            .as_deref(),
             Some("No such customer: 'cus_123'; name 'J*** D***' for billing_details[name]")
         );
         assert_eq!(mask_quoted_in("the customer's card isn't valid"), None);
@@ -697,7 +698,10 @@ mod tests {
         });
         mask_json(&mut v);
         let s = v.to_string();
-        for leak in ["Jane", "Doe", "1 Main", "DE123", "1990", "203.0", "jane@", "010-0167", "010 0167", "0100167"] {
+        for leak in [
+            "Jane", "Doe", "1 Main", "DE123", "1990", "203.0", "jane@", "010-0167", "010 0167",
+            "0100167",
+        ] {
             assert!(!s.contains(leak), "{leak} left: {s}");
         }
         assert_eq!(v["source"]["name"], "J*** D***");

@@ -325,8 +325,14 @@ mod tests {
         )];
         let table = render(&rows, false);
         assert_eq!(table.lines().count(), 2, "a header and one row: {table}");
-        assert!(!table.contains('\u{1b}') && !table.contains('\u{202e}'), "{table:?}");
-        assert!(table.contains("\\n2 Dec") && table.contains("\\u{1b}[2J"), "{table}");
+        assert!(
+            !table.contains('\u{1b}') && !table.contains('\u{202e}'),
+            "{table:?}"
+        );
+        assert!(
+            table.contains("\\n2 Dec") && table.contains("\\u{1b}[2J"),
+            "{table}"
+        );
         let long = "x".repeat(1 << 20);
         let table = render(&[record(&long, &long, None)], false);
         assert!(table.len() < 1000, "{}", table.len());

@@ -137,10 +137,13 @@ impl StripeMcp {
             tenant: self.settings.guard.scope.clone(),
             accounts: Accounts::Only(Vec::new()),
         };
-        let rows = store.audit_list(&scope, filter).await.map_err(|e| ToolError {
-            retryable: true,
-            ..ToolError::unexpected(format!("the audit trail could not be read: {e}"))
-        })?;
+        let rows = store
+            .audit_list(&scope, filter)
+            .await
+            .map_err(|e| ToolError {
+                retryable: true,
+                ..ToolError::unexpected(format!("the audit trail could not be read: {e}"))
+            })?;
         let rows: Vec<AuditRow> = rows.into_iter().map(row).collect();
         Ok(Json(ListAuditLogOutput {
             count: rows.len(),

@@ -64,7 +64,10 @@ pub const READERS: &[(&str, &[&str])] = &[
     ("payouts", &["get_payout", "list_payouts"]),
     (
         "balance_transactions",
-        &["list_balance_transactions", "summarize_balance_transactions"],
+        &[
+            "list_balance_transactions",
+            "summarize_balance_transactions",
+        ],
     ),
     ("disputes", &["get_dispute", "list_disputes"]),
 ];
@@ -204,7 +207,9 @@ impl StripeMcp {
                 json_contents(uri, &out.0)
             }
             _ => match uri.strip_prefix(OBJECT_PREFIX) {
-                Some(id) if super::search::fetch_path(id).is_ok() && !object_readable(id, offered) => {
+                Some(id)
+                    if super::search::fetch_path(id).is_ok() && !object_readable(id, offered) =>
+                {
                     Err(no_resource(uri))
                 }
                 Some(id) => {
