@@ -581,10 +581,10 @@ fn texts(value: &mut Value, seen: &Seen, error: bool) -> bool {
 /// something changed); other text is masked as free text. `error`: quoted values too.
 pub fn mask_text(text: &str, error: bool) -> Option<String> {
     let trimmed = text.trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        if let Ok(mut v) = serde_json::from_str::<Value>(text) {
-            return mask_json_as(&mut v, error).then(|| v.to_string());
-        }
+    if (trimmed.starts_with('{') || trimmed.starts_with('['))
+        && let Ok(mut v) = serde_json::from_str::<Value>(text)
+    {
+        return mask_json_as(&mut v, error).then(|| v.to_string());
     }
     mask_text_with(text, &Seen::default(), error)
 }
