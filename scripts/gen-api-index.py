@@ -78,16 +78,30 @@ def type_of(schema):
 
 
 def object_of(schema):
-    """The object variant with properties, following arrays."""
+    """The object variant with properties, following arrays. Several object variants
+    (`card`: the card's details or a token) are merged: every field of any variant is
+    taken, and required only when every variant requires it."""
     vs, _ = variants(schema)
+    objs = []
     for v in vs:
         if v.get("type") == "array":
             inner = object_of(v.get("items", {}))
             if inner is not None:
-                return inner
-        if "properties" in v:
-            return v
-    return None
+                objs.append(inner)
+        elif "properties" in v:
+            objs.append(v)
+    if len(objs) <= 1:
+        return objs[0] if objs else None
+    props, required = {}, None
+    for o in objs:
+        for k, v in o["properties"].items():
+            props.setdefault(k, v)
+        req = set(o.get("required", []))
+        required = req if required is None else required & req
+    merged = {"properties": props, "required": sorted(required or [])}
+    if any(o.get("additionalProperties") not in (None, False) for o in objs):
+        merged["additionalProperties"] = True
+    return merged
 
 
 def enum_of(schema):

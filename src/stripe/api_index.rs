@@ -629,6 +629,25 @@ mod tests {
     }
 
     #[test]
+    fn every_variant_of_an_object_param_is_accepted() {
+        // `card` is the card's details or a token: both are the same parameter.
+        let Lookup::Found(op) = index().lookup("POST", "/v1/payment_methods") else {
+            panic!()
+        };
+        for card in [
+            json!({"token": "tok_visa"}),
+            json!({"number": "4242", "exp_month": 1}),
+        ] {
+            let params = json!({"type": "card", "card": card});
+            assert_eq!(
+                unknown_param(op, params.as_object().unwrap()),
+                None,
+                "{params}"
+            );
+        }
+    }
+
+    #[test]
     fn stems_and_distances() {
         assert_eq!(stem("refunds"), "refund");
         assert_eq!(stem("entries"), "entry");
