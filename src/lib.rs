@@ -6,7 +6,9 @@
 //! - [`config`]: CLI flags and environment, validated once at start-up.
 //! - [`server`]: the MCP server: tool registry, identity, instructions, call entry.
 //! - [`stripe`]: the thin typed Stripe REST client (auth, form encoding, retries,
-//!   idempotency, errors) and the resources the tools use.
+//!   idempotency, errors) and the resources the tools use;
+//!   [`stripe::api_index`]: every API operation, from Stripe's OpenAPI description
+//!   (`stripe_api_search`, `stripe_api_details`, the generic calls' checks).
 //! - [`tools`]: one file per Stripe resource with its MCP tools, the argument
 //!   checks they share, list paging, and the structured tool error every
 //!   failure becomes.

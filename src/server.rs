@@ -146,6 +146,8 @@ pub const GROUPS: &[(&str, &[&str])] = &[
             "search_stripe_resources",
             "fetch_stripe_resource",
             "stripe_api_read",
+            "stripe_api_search",
+            "stripe_api_details",
         ],
     ),
     ("orders", ORDER_TOOLS),
@@ -590,6 +592,7 @@ impl StripeMcp {
             + Self::search_router()
             + Self::summaries_router()
             + Self::generic_router()
+            + Self::api_router()
     }
 
     /// Every tool name this server knows, sorted.
