@@ -6,12 +6,13 @@ use clap::Parser;
 use rmcp::ServiceExt;
 use stripe_mcp::{
     StripeMcp, check,
-    config::{self, Cli, Command, Config, WebhooksConfig},
+    config::{self, Cli, Command},
     guard::{
         backpressure::{Backpressure, GatedReader, GatedWriter},
         redact::{self, RedactingStderr},
     },
     server::ToolCost,
+    server::setup::{self, Config, WebhooksConfig},
     store::Store,
     stripe::Client,
     webhooks,
@@ -102,7 +103,7 @@ async fn run(cli: Cli) -> ExitCode {
 
     // The store's schema: no key involved.
     if let Some(Command::Db(args)) = &cli.command {
-        return match config::db_target(&cli) {
+        return match setup::db_target(&cli) {
             Ok(target) => stripe_mcp::store::cli::run(target, args).await,
             Err(e) => {
                 fail!("stripe-mcp db: {e}");
@@ -112,7 +113,7 @@ async fn run(cli: Cli) -> ExitCode {
     }
     // The audit trail: read from the store, no key involved.
     if let Some(Command::Audit(args)) = &cli.command {
-        let target = match config::db_target(&cli) {
+        let target = match setup::db_target(&cli) {
             Ok(Some(t)) => t,
             Ok(None) => {
                 fail!(
@@ -229,7 +230,7 @@ async fn run(cli: Cli) -> ExitCode {
 /// `stripe-mcp tools`: each selected tool with what it costs in `tools/list`, on stdout
 /// (this command does not serve MCP).
 fn print_tools(cli: &Cli) -> ExitCode {
-    let listed = config::parse_tools(&cli.tools)
+    let listed = setup::parse_tools(&cli.tools)
         .map_err(|e| e.to_string())
         .and_then(|selection| {
             StripeMcp::listed_tools(&selection, cli.read_only, cli.db.is_some(), cli.connect)

@@ -1,6 +1,8 @@
 //! The MCP server: tool registry, server identity, instructions, and the one
 //! place where tool calls enter (so argument errors get the structured format too).
 
+pub mod setup;
+
 use std::sync::Arc;
 
 use rmcp::{

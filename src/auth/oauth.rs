@@ -24,11 +24,11 @@ use jsonwebtoken::{
 };
 use url::Url;
 
-use super::{AuthError, Caller, Tenant, bearer};
-use crate::{
-    tenants::{self, TenantDefaults},
-    transport::{ServeArgs, http::HttpConfig},
+use super::{
+    AuthError, Caller, Tenant, bearer,
+    tenant::{self, TenantDefaults},
 };
+use crate::{config::ServeArgs, tenants};
 
 /// An unknown `kid` fetches the JWKS again at most this often, so forged tokens with
 /// random key ids cannot make this server hammer the identity provider.
@@ -74,9 +74,11 @@ pub struct OauthAuth {
 
 impl OauthAuth {
     /// Validates the OAuth flags, loads the tenants, finds and fetches the JWKS.
+    /// `public_resource` is the MCP endpoint's URL as `--public-url` publishes it, the
+    /// audience when `--audience` is not given.
     pub async fn from_args(
         args: &ServeArgs,
-        http_config: &HttpConfig,
+        public_resource: Option<String>,
         defaults: TenantDefaults,
     ) -> Result<Self, String> {
         let issuer = args
@@ -87,13 +89,9 @@ impl OauthAuth {
         let issuer_url =
             Url::parse(&issuer).map_err(|_| format!("--issuer {issuer:?} is not a URL"))?;
         check_fetchable(&issuer_url, "--issuer")?;
-        let audience = match (&args.audience, &http_config.public_url) {
+        let audience = match (&args.audience, public_resource) {
             (Some(a), _) if !a.is_empty() => a.clone(),
-            (_, Some(public)) => format!(
-                "{}{}",
-                public.as_str().trim_end_matches('/'),
-                http_config.path
-            ),
+            (_, Some(public)) => public,
             _ => {
                 return Err("--auth oauth needs --audience URL or --public-url URL: tokens must be issued for this server's canonical URL (RFC 8707)".into());
             }
@@ -144,7 +142,7 @@ impl OauthAuth {
     /// Re-reads the tenants file; on error the tenants in force stay.
     pub fn reload(&self) -> Result<usize, String> {
         let file = tenants::parse_file(&self.path)?;
-        let built = tenants::build_all(&file, &self.defaults)?;
+        let built = tenant::build_all(&file, &self.defaults)?;
         let mut map = HashMap::new();
         for (entry, tenant) in built {
             for value in std::iter::once(entry.name.clone()).chain(entry.subjects.clone()) {

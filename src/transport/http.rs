@@ -44,13 +44,12 @@ use super::{
 use crate::{
     auth::{
         Auth, AuthError, AuthMode, Caller, RateLimiter, Tenant, stripe_key::StripeKeyAuth,
-        tokens::TokensAuth,
+        tenant::TenantDefaults, tokens::TokensAuth,
     },
-    config::{Cli, Config},
-    server::StripeMcp,
+    config::Cli,
+    server::{StripeMcp, setup::Config},
     store::Store,
     stripe::Client,
-    tenants::TenantDefaults,
 };
 
 /// Stands in for the server's own key in modes where every tenant brings its own; never
@@ -283,9 +282,13 @@ async fn oauth_auth(
     config: Config,
     rate: (u32, u32),
 ) -> Result<Auth, String> {
+    let public_resource = http
+        .public_url
+        .as_ref()
+        .map(|u| format!("{}{}", u.as_str().trim_end_matches('/'), http.path));
     crate::auth::oauth::OauthAuth::from_args(
         args,
-        http,
+        public_resource,
         TenantDefaults {
             client: config.client,
             settings: config.settings,

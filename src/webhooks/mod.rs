@@ -14,7 +14,7 @@ pub mod signature;
 
 use std::{future::Future, process::ExitCode, sync::Arc};
 
-use crate::config::WebhooksConfig;
+use crate::server::setup::WebhooksConfig;
 
 /// Unix seconds now.
 pub fn unix_now() -> i64 {
