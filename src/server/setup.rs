@@ -209,6 +209,8 @@ impl Config {
                     scope: String::new(),
                 },
                 connect: cli.connect,
+                // Local: the operator's own server. Remote modes set each caller's own.
+                scope: crate::store::ScopeSource::Operator,
             },
             db,
         })
