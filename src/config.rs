@@ -173,6 +173,10 @@ pub struct WebhooksArgs {
     #[arg(long, value_name = "COMMAND")]
     pub on_paid: Option<String>,
 
+    /// The Stripe account (acct_...) this endpoint belongs to: recorded on the orders of its own events, so remote tenants acting on that account read them. Connect events record the connected account they name.
+    #[arg(long, env = "STRIPE_MCP_ACCOUNT", value_name = "ACCT")]
+    pub account: Option<String>,
+
     /// Seconds a receiver holds a claimed --on-paid run (renewed while it runs); when its holder dies, another receiver on the same database takes it over after this.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600), value_name = "SECONDS")]
     pub hook_lease: u64,

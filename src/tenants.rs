@@ -60,6 +60,10 @@ pub struct TenantEntry {
     pub read_only: bool,
     /// Connect: the account this tenant acts on (`Stripe-Account`).
     pub stripe_account: Option<String>,
+    /// Connect (`--connect`): the other accounts this tenant may name in `stripe_account`
+    /// and read the orders of, or `"*"` for a platform tenant (every connected account).
+    /// Absent: only its pinned `stripe_account` (or, without one, its key's own account).
+    pub connect_accounts: Option<ConnectAccounts>,
     /// Tool calls per second.
     pub rate_limit: Option<u32>,
     /// Tool calls at once after a quiet spell.
@@ -75,6 +79,25 @@ pub struct TenantEntry {
     /// instead of the server's `--limit`s; its tally is its own.
     #[serde(default)]
     pub limits: Option<crate::guard::limits::Limits>,
+}
+
+/// `connect_accounts`: a list of `acct_...` ids, or `"*"`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ConnectAccounts {
+    /// `"*"`: every account (a platform tenant).
+    Every(String),
+    /// Exactly these.
+    Only(Vec<String>),
+}
+
+/// Whether a string looks like a Stripe account id (`acct_` and letters or digits).
+pub fn is_account_id(account: &str) -> bool {
+    account.starts_with("acct_")
+        && account.len() > 5
+        && account
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Reads and parses the file (no key is read here).
@@ -124,6 +147,23 @@ pub fn parse(text: &str) -> Result<TenantsFile, String> {
             limits
                 .validate()
                 .map_err(|e| format!("tenant {:?}: {e}", t.name))?;
+        }
+        match &t.connect_accounts {
+            Some(ConnectAccounts::Every(s)) if s != "*" => {
+                return Err(format!(
+                    "tenant {:?}: connect_accounts is a list of acct_... ids, or \"*\" for every account",
+                    t.name
+                ));
+            }
+            Some(ConnectAccounts::Only(ids)) => {
+                if let Some(bad) = ids.iter().find(|id| !is_account_id(id)) {
+                    return Err(format!(
+                        "tenant {:?}: connect_accounts entry {bad:?} must look like acct_1Abc...",
+                        t.name
+                    ));
+                }
+            }
+            _ => {}
         }
         if t.rate_limit == Some(0) {
             return Err(format!(

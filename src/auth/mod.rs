@@ -57,6 +57,9 @@ pub struct Caller {
     pub tenant: Arc<Tenant>,
     /// OAuth only: may this token call tools that write? (`None`: the mode has no scopes.)
     pub may_write: Option<bool>,
+    /// OAuth only: the token's `sub`, the person or client behind the call, for the audit
+    /// row (the HTTP layer attaches it to the request as a [`crate::store::Subject`]).
+    pub subject: Option<String>,
 }
 
 /// Why a request was refused. Messages never contain the credential.
@@ -119,6 +122,7 @@ impl Auth {
             Auth::None(tenant) => Ok(Caller {
                 tenant: tenant.clone(),
                 may_write: None,
+                subject: None,
             }),
             Auth::StripeKey(a) => a.authenticate(headers),
             Auth::Tokens(a) => a.authenticate(headers),

@@ -64,8 +64,10 @@ pub struct OauthAuth {
     read_scope: String,
     /// Scope for every other tool.
     write_scope: String,
-    /// The tenants file, re-read on SIGHUP.
-    path: PathBuf,
+    /// The tenants file, re-read on SIGHUP; `None`: every token acts as [`Self::own`].
+    path: Option<PathBuf>,
+    /// Without `--tenants`: the one tenant on the server's own key every valid token gets.
+    own: Option<Arc<Tenant>>,
     /// What tenants are built from.
     defaults: TenantDefaults,
     /// Claim value → tenant.
@@ -80,6 +82,7 @@ impl OauthAuth {
         args: &ServeArgs,
         public_resource: Option<String>,
         defaults: TenantDefaults,
+        own: Option<Arc<Tenant>>,
     ) -> Result<Self, String> {
         let issuer = args
             .issuer
@@ -96,9 +99,12 @@ impl OauthAuth {
                 return Err("--auth oauth needs --audience URL or --public-url URL: tokens must be issued for this server's canonical URL (RFC 8707)".into());
             }
         };
-        let path = args.tenants.clone().ok_or(
-            "--auth oauth needs --tenants FILE: the tenants the token's claim can name (their Stripe keys and tools)",
-        )?;
+        // Without a tenants file, every token the issuer signs for this audience acts on
+        // the server's own key as one tenant.
+        let path = args.tenants.clone();
+        if path.is_none() && own.is_none() {
+            return Err("--auth oauth without --tenants needs the server's own key (STRIPE_SECRET_KEY) for its one tenant".into());
+        }
         if args.read_scope.is_empty() || args.write_scope.is_empty() {
             return Err("--read-scope and --write-scope must not be empty".into());
         }
@@ -127,6 +133,7 @@ impl OauthAuth {
             write_scope: args.write_scope.clone(),
             tenants: RwLock::new(Arc::new(HashMap::new())),
             path,
+            own,
             defaults,
         };
         auth.reload()?;
@@ -141,7 +148,10 @@ impl OauthAuth {
 
     /// Re-reads the tenants file; on error the tenants in force stay.
     pub fn reload(&self) -> Result<usize, String> {
-        let file = tenants::parse_file(&self.path)?;
+        let Some(path) = &self.path else {
+            return Ok(1);
+        };
+        let file = tenants::parse_file(path)?;
         let built = tenant::build_all(&file, &self.defaults)?;
         let mut map = HashMap::new();
         for (entry, tenant) in built {
@@ -149,7 +159,7 @@ impl OauthAuth {
                 if map.insert(value.clone(), tenant.clone()).is_some() {
                     return Err(format!(
                         "claim value {value:?} names two tenants in {}",
-                        self.path.display()
+                        path.display()
                     ));
                 }
             }
@@ -274,6 +284,14 @@ impl OauthAuth {
                 scope: self.read_scope.clone(),
             });
         }
+        let subject = claims["sub"].as_str().map(str::to_owned);
+        if let Some(own) = &self.own {
+            return Ok(Caller {
+                tenant: own.clone(),
+                may_write: Some(may_write),
+                subject,
+            });
+        }
         let tenants = self
             .tenants
             .read()
@@ -297,6 +315,7 @@ impl OauthAuth {
         Ok(Caller {
             tenant,
             may_write: Some(may_write),
+            subject,
         })
     }
 }

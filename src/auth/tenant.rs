@@ -6,8 +6,9 @@ use std::sync::Arc;
 use super::{RateLimiter, Tenant};
 use crate::{
     server::{Settings, StripeMcp, ToolSelection},
+    store::{Accounts, ScopeSource, TenantScope},
     stripe::{ApiKey, Client, ClientConfig},
-    tenants::{TenantEntry, TenantsFile, sha256_hex},
+    tenants::{ConnectAccounts, TenantEntry, TenantsFile, is_account_id, sha256_hex},
 };
 
 /// What every tenant shares before its own settings apply.
@@ -43,11 +44,7 @@ impl TenantEntry {
         let api_key = ApiKey::parse(raw.trim_end_matches(['\n', '\r']))
             .map_err(|e| format!("tenant {:?}: {e}", self.name))?;
         if let Some(account) = &self.stripe_account
-            && (!account.starts_with("acct_")
-                || account.len() <= 5
-                || !account
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            && !is_account_id(account)
         {
             return Err(format!(
                 "tenant {:?}: stripe_account must look like acct_1Abc...",
@@ -76,6 +73,7 @@ impl TenantEntry {
         }
         // The tenant's own tally and audit rows; its own caps replace the server's.
         settings.guard.scope = self.name.clone();
+        settings.scope = ScopeSource::Tenant(Arc::new(self.boundary()));
         if let Some(limits) = &self.limits {
             settings.guard.limits = limits.clone();
         }
@@ -95,6 +93,28 @@ impl TenantEntry {
                 self.rate_burst.unwrap_or(defaults.rate.1),
             ),
         })
+    }
+}
+
+impl TenantEntry {
+    /// The accounts this tenant reads and acts on: its pinned `stripe_account` and its
+    /// `connect_accounts` (`"*"`: every one); without a pinned account, also its key's
+    /// own account (named by Stripe on the first read that needs it).
+    pub fn boundary(&self) -> TenantScope {
+        let accounts = match &self.connect_accounts {
+            Some(ConnectAccounts::Every(_)) => Accounts::Any,
+            Some(ConnectAccounts::Only(ids)) => {
+                Accounts::Only(self.stripe_account.iter().chain(ids).cloned().collect())
+            }
+            None => Accounts::Only(self.stripe_account.iter().cloned().collect()),
+        };
+        TenantScope::new(
+            self.name.clone(),
+            accounts,
+            self.stripe_account.is_none(),
+            false,
+            false,
+        )
     }
 }
 

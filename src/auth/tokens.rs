@@ -108,6 +108,7 @@ impl TokensAuth {
             .map(|tenant| Caller {
                 tenant,
                 may_write: None,
+                subject: None,
             })
             .ok_or_else(|| AuthError::Invalid("unknown token".into()))
     }

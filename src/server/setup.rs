@@ -33,6 +33,8 @@ pub struct WebhooksConfig {
     pub on_paid: Option<String>,
     /// `--hook-lease`.
     pub hook_lease: Duration,
+    /// `--account`: whose orders the endpoint's own events are.
+    pub account: Option<String>,
 }
 
 impl WebhooksConfig {
@@ -70,7 +72,16 @@ impl WebhooksConfig {
             }
             Some(c) => Some(c.to_owned()),
         };
+        let account = args.account.clone().filter(|a| !a.is_empty());
+        if let Some(a) = &account
+            && !crate::tenants::is_account_id(a)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "--account must be an account id like acct_1Abc..., got {a:?}"
+            )));
+        }
         Ok(WebhooksConfig {
+            account,
             listen: args.listen.clone(),
             path: args.path.clone(),
             db,

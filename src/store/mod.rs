@@ -18,7 +18,7 @@ pub mod postgres;
 pub mod scope;
 pub mod sqlite;
 
-pub use scope::{AccountFilter, Accounts, Scope, ScopeSource, TenantScope};
+pub use scope::{AccountFilter, Accounts, Scope, ScopeSource, Subject, TenantScope};
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 

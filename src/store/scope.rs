@@ -90,6 +90,11 @@ impl AccountFilter {
     }
 }
 
+/// The authenticated identity behind a remote call (OAuth `sub`), attached to the
+/// request so an audit row can say who, not only which tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject(pub String);
+
 /// How long Stripe's word that a key belongs to an account is believed before it is
 /// asked again (a key revoked at Stripe stops reading the store within this).
 pub const PROOF_TTL: Duration = Duration::from_secs(10 * 60);
