@@ -220,6 +220,7 @@ impl Config {
                     scope: String::new(),
                 },
                 connect: cli.connect,
+                no_ui: cli.no_ui,
                 // Local: the operator's own server. Remote modes set each caller's own.
                 scope: crate::store::ScopeSource::Operator,
             },
