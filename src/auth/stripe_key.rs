@@ -29,11 +29,11 @@ use crate::{
 };
 
 /// Most keys held at once. Beyond it, a new key takes the place of the least recently
-/// used key Stripe has not accepted; only when every held key is proven does the least
-/// recently used proven key that no request is using go.
+/// used key Stripe has not accepted (a store read proves a key); only when every held key
+/// is proven does the least recently used proven key that no request is using go.
 pub const MAX_KEYS: usize = 1_000;
 /// Most keys held that were seen once and never proven: a flood of new keys churns
-/// these places only, never the clients of callers in use.
+/// these places only, never the clients of returning callers or of requests in flight.
 pub const MAX_NEW_KEYS: usize = 256;
 /// A key unused this long is forgotten (its client and lost-write memory dropped).
 pub const IDLE: Duration = Duration::from_secs(15 * 60);
@@ -44,7 +44,8 @@ struct Held {
     tenant: Arc<Tenant>,
     /// Last authenticated.
     used: Instant,
-    /// Requests authenticated with it (a returning caller is proven in the background).
+    /// Requests authenticated with it: a key seen once and never proven is a newcomer,
+    /// and newcomers only ever evict each other.
     uses: u32,
 }
 
@@ -101,16 +102,6 @@ impl StripeKeyAuth {
         {
             held.used = now;
             held.uses = held.uses.saturating_add(1);
-            if held.uses == 2 && !held.proven() {
-                // A returning caller: ask Stripe once, in the background, so its client is
-                // kept through a flood of new keys even if it never reads the store.
-                let tenant = held.tenant.clone();
-                if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                    rt.spawn(async move {
-                        tenant.server.read_scope().await;
-                    });
-                }
-            }
             return Ok(Caller {
                 tenant: held.tenant.clone(),
                 may_write: None,
