@@ -7,10 +7,8 @@ use rmcp::ServiceExt;
 use stripe_mcp::{
     StripeMcp, check,
     config::{self, Cli, Command},
-    guard::{
-        backpressure::{Backpressure, GatedReader, GatedWriter},
-        redact::{self, RedactingStderr},
-    },
+    egress::scrub::{self as redact, RedactingStderr},
+    guard::backpressure::{Backpressure, GatedReader, GatedWriter},
     server::ToolCost,
     server::setup::{self, Config, WebhooksConfig},
     store::Store,
