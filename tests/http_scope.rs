@@ -288,6 +288,8 @@ async fn a_stripe_key_reads_nothing_until_stripe_accepts_it_and_then_only_its_ac
     .await;
     let listed = common::ok(&call(&fake, "list_orders", json!({})).await);
     assert_eq!(session_ids(&listed), Vec::<String>::new(), "{listed}");
+    let audit = common::ok(&call(&fake, "list_audit_log", json!({})).await);
+    assert_eq!(audit["count"], 0, "{audit}");
     let real = connect(&server.url(), Some(KEY_A), Generation::Sessions20251125).await;
     let listed = common::ok(&call(&real, "list_orders", json!({})).await);
     assert_eq!(session_ids(&listed), ["cs_test_shopa"]);

@@ -196,6 +196,11 @@ impl ScopeSource {
         }
     }
 
+    /// Whether this caller reads nothing until Stripe has accepted its key.
+    pub fn requires_proof(&self) -> bool {
+        matches!(self, ScopeSource::Tenant(t) if t.proof_required)
+    }
+
     /// Whether Stripe has accepted this caller's key (always, for the operator).
     pub fn is_proven(&self) -> bool {
         match self {
