@@ -1,24 +1,12 @@
 //! CLI flags and environment, validated once at start-up.
 
-use std::{net::IpAddr, path::PathBuf, time::Duration};
+use std::{net::IpAddr, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand};
-use url::Url;
 
-use crate::{
-    guard::{
-        GuardSettings,
-        confirm::{ConfirmMode, Seal},
-    },
-    server::{Settings, ToolSelection},
-    store::DbTarget,
-    stripe::{
-        ApiKey, ClientConfig,
-        client::{DEFAULT_API_BASE, DEFAULT_STRIPE_VERSION},
-        retry::Backoff,
-    },
-    webhooks::signature::Secrets,
-};
+use serde::Deserialize;
+
+use crate::stripe::client::{DEFAULT_API_BASE, DEFAULT_STRIPE_VERSION};
 
 /// Command line of `stripe-mcp`, a drop-in for `npx -y @stripe/mcp --tools=all --api-key=...`.
 #[derive(Debug, Parser)]
@@ -151,7 +139,7 @@ pub struct Cli {
 #[derive(Debug, Clone, Subcommand, PartialEq, Eq)]
 pub enum Command {
     /// Serve MCP over stdio (the default), or over streamable HTTP with --http ADDR.
-    Serve(Box<crate::transport::ServeArgs>),
+    Serve(Box<ServeArgs>),
     /// Manage the tenants file of a remote server (`serve --http --auth tokens`).
     Tenants(crate::tenants::TenantsArgs),
     /// Call Stripe once and report whether the key works, its mode and the account.
@@ -163,7 +151,7 @@ pub enum Command {
     /// The --db store's schema: `db status` shows its version, `db migrate` applies what is missing.
     Db(crate::store::cli::DbArgs),
     /// Print the audit trail of writes kept in the --db store (every write attempt, its confirmation, limit decision and outcome).
-    Audit(crate::guard::audit::AuditArgs),
+    Audit(AuditArgs),
 }
 
 /// Flags of `stripe-mcp webhooks`.
@@ -189,222 +177,217 @@ pub struct WebhooksArgs {
     #[arg(long, value_name = "COMMAND")]
     pub on_paid: Option<String>,
 
+    /// The Stripe account (acct_...) this endpoint belongs to: recorded on the orders of its own events, so remote tenants acting on that account read them. Connect events record the connected account they name.
+    #[arg(long, env = "STRIPE_MCP_ACCOUNT", value_name = "ACCT")]
+    pub account: Option<String>,
+
     /// Seconds a receiver holds a claimed --on-paid run (renewed while it runs); when its holder dies, another receiver on the same database takes it over after this.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600), value_name = "SECONDS")]
     pub hook_lease: u64,
 }
 
-/// The validated configuration of `stripe-mcp webhooks`: no API key involved.
-#[derive(Debug)]
-pub struct WebhooksConfig {
-    /// Where to listen (`host:port`; resolved when binding).
-    pub listen: String,
-    /// The route Stripe posts to.
-    pub path: String,
-    /// The store: a SQLite file or a PostgreSQL URL.
-    pub db: DbTarget,
-    /// The accepted signing secrets.
-    pub secrets: Secrets,
-    /// Signed timestamps further than this from now are refused.
-    pub tolerance: Duration,
-    /// `--on-paid`.
-    pub on_paid: Option<String>,
-    /// `--hook-lease`.
-    pub hook_lease: Duration,
+/// Tool calls per second a tenant may make by default (`--rate-limit`).
+pub const DEFAULT_RATE_PER_SECOND: u32 = 20;
+
+/// The auth modes of `serve --http`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum AuthMode {
+    /// No authentication: every caller uses the server's own key. Loopback addresses only.
+    #[default]
+    None,
+    /// The bearer token is the caller's own Stripe secret or restricted key.
+    StripeKey,
+    /// Bearer tokens issued with `stripe-mcp tenants add`, one tenant each (`--tenants FILE`).
+    Tokens,
+    /// OAuth 2.1 JWT access tokens checked against the issuer's JWKS (`--issuer`, `--audience`).
+    Oauth,
 }
 
-impl WebhooksConfig {
-    /// Validates the webhook flags; the secret is refused unless it is `whsec_...`.
-    pub fn from_cli(cli: &Cli, args: &WebhooksArgs) -> Result<WebhooksConfig, ConfigError> {
-        let secrets = Secrets::parse(args.webhook_secret.as_deref().unwrap_or(""))
-            .map_err(ConfigError::Invalid)?;
-        if !args.path.starts_with('/') || args.path.contains(char::is_whitespace) {
-            return Err(ConfigError::Invalid(format!(
-                "--path must be a URL path like /webhook/stripe, got {:?}",
-                args.path
-            )));
+impl AuthMode {
+    /// The name used on the command line and in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::None => "none",
+            AuthMode::StripeKey => "stripe-key",
+            AuthMode::Tokens => "tokens",
+            AuthMode::Oauth => "oauth",
         }
-        if args.listen.trim().is_empty() || !args.listen.contains(':') {
-            return Err(ConfigError::Invalid(format!(
-                "--listen must be host:port like 127.0.0.1:8000, got {:?}",
-                args.listen
-            )));
-        }
-        let db = match db_target(cli)? {
-            Some(t) => t,
-            None => DbTarget::Sqlite(crate::store::default_path().ok_or_else(|| {
-                ConfigError::Invalid(
-                    "no --db given and neither XDG_DATA_HOME nor HOME is set: pass --db PATH"
-                        .into(),
-                )
-            })?),
-        };
-        let on_paid = match args.on_paid.as_deref().map(str::trim) {
-            None => None,
-            Some("") => {
-                return Err(ConfigError::Invalid(
-                    "--on-paid is empty: give a command, or leave the flag out".into(),
-                ));
-            }
-            Some(c) => Some(c.to_owned()),
-        };
-        Ok(WebhooksConfig {
-            listen: args.listen.clone(),
-            path: args.path.clone(),
-            db,
-            secrets,
-            tolerance: Duration::from_secs(args.tolerance),
-            on_paid,
-            hook_lease: Duration::from_secs(args.hook_lease),
-        })
     }
 }
 
-/// The validated configuration.
-#[derive(Debug)]
-pub struct Config {
-    /// For [`crate::stripe::Client::new`].
-    pub client: ClientConfig,
-    /// Which tools to register.
-    pub tools: ToolSelection,
-    /// Only read-only tools.
-    pub read_only: bool,
-    /// What the tools read besides the client.
-    pub settings: Settings,
-    /// `--db`: the order store to open, which adds the order tools.
-    pub db: Option<DbTarget>,
+/// The default address of `serve --http` without a value.
+pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8787";
+
+/// Flags of `stripe-mcp serve`. Without `--http` the server speaks stdio and ignores the rest.
+#[derive(Debug, Clone, Default, Args, PartialEq, Eq)]
+pub struct ServeArgs {
+    /// Serve MCP over streamable HTTP on ADDR instead of stdio (default 127.0.0.1:8787). Port 0 picks a free port, printed on stderr. Plain HTTP: put TLS in a reverse proxy.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_HTTP_ADDR)]
+    pub http: Option<String>,
+
+    /// The URL path of the MCP endpoint.
+    #[arg(long = "mcp-path", default_value = "/mcp", value_name = "PATH")]
+    pub mcp_path: String,
+
+    /// Who may call: none (the server's own key; loopback only), stripe-key (the bearer token is the caller's Stripe key), tokens (--tenants FILE), oauth (--issuer, --audience).
+    #[arg(long, value_enum, default_value_t = AuthMode::None)]
+    pub auth: AuthMode,
+
+    /// `--auth tokens`: the tenants file (TOML) that `stripe-mcp tenants add` writes.
+    #[arg(long, env = "STRIPE_MCP_TENANTS", value_name = "FILE")]
+    pub tenants: Option<PathBuf>,
+
+    /// `--auth oauth`: the authorization server's issuer URL (the `iss` tokens must carry).
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+
+    /// `--auth oauth`: the audience tokens must be for: this server's canonical URL (RFC 8707). Defaults to --public-url plus the MCP path.
+    #[arg(long, value_name = "URL")]
+    pub audience: Option<String>,
+
+    /// `--auth oauth`: where the issuer publishes its signing keys. Default: the jwks_uri of the issuer's OpenID or OAuth metadata.
+    #[arg(long, value_name = "URL")]
+    pub jwks_url: Option<String>,
+
+    /// `--auth oauth`: seconds after which the issuer's keys are fetched again, so a key it withdraws stops working.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400), value_name = "SECONDS")]
+    pub jwks_refresh: u64,
+
+    /// `--auth oauth`: the claim that names the tenant (sub, or a claim such as a group; an array claim picks its first value that is a tenant).
+    #[arg(long, default_value = "sub", value_name = "CLAIM")]
+    pub tenant_claim: String,
+
+    /// `--auth oauth`: the scope read-only tools need.
+    #[arg(long, default_value = "stripe:read", value_name = "SCOPE")]
+    pub read_scope: String,
+
+    /// `--auth oauth`: the scope every other tool needs.
+    #[arg(long, default_value = "stripe:write", value_name = "SCOPE")]
+    pub write_scope: String,
+
+    /// The URL clients use to reach this server, as a reverse proxy publishes it (https://mcp.example.com). Its host is allowed, and OAuth metadata names it.
+    #[arg(long, env = "STRIPE_MCP_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Host header values to accept besides loopback names and the public URL's host (DNS-rebinding protection). Comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "HOST")]
+    pub allowed_host: Vec<String>,
+
+    /// Browser origins allowed to call (scheme://host:port, or :* for any port). A request with any other Origin header is refused. Comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "ORIGIN")]
+    pub allowed_origin: Vec<String>,
+
+    /// Addresses of reverse proxies whose X-Forwarded-For is believed (for logs). Others' X-Forwarded-* headers are ignored. Comma-separated IPs.
+    #[arg(long, value_delimiter = ',', value_name = "IP")]
+    pub trusted_proxy: Vec<IpAddr>,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES")]
+    pub max_body: usize,
+
+    /// Seconds a tool call may take before it is answered with a retryable error.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600), value_name = "SECONDS")]
+    pub request_timeout: u64,
+
+    /// Seconds a connection may take to send a request's headers, and may stay idle between requests.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600), value_name = "SECONDS")]
+    pub idle_timeout: u64,
+
+    /// Seconds a request body may take to arrive.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600), value_name = "SECONDS")]
+    pub body_timeout: u64,
+
+    /// Most authenticated connections open at once; one more is answered 503 with Retry-After.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000), value_name = "N")]
+    pub max_connections: u32,
+
+    /// On SIGTERM: seconds to let in-flight tool calls finish before closing.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=3600), value_name = "SECONDS")]
+    pub shutdown_grace: u64,
+
+    /// Tool calls per second per tenant (a token bucket; a tenants-file entry can set its own).
+    #[arg(long, default_value_t = DEFAULT_RATE_PER_SECOND, value_parser = clap::value_parser!(u32).range(1..), value_name = "N")]
+    pub rate_limit: u32,
+
+    /// Tool calls a tenant may start at once after a quiet spell.
+    #[arg(long, default_value_t = 40, value_name = "N")]
+    pub rate_burst: u32,
+
+    /// What one caller may hold: connections, sessions, streams, calls in flight.
+    #[command(flatten)]
+    pub bounds: BoundArgs,
 }
 
-/// Why the configuration was refused. Messages never contain the key.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The key is missing or not a secret key.
-    #[error("{0}")]
-    Key(#[from] crate::stripe::key::KeyError),
-    /// Any other flag.
-    #[error("{0}")]
-    Invalid(String),
+/// The per-caller bounds of `serve --http`; each is a flag with a default.
+#[derive(Debug, Clone, Default, Args, PartialEq, Eq)]
+pub struct BoundArgs {
+    /// Seconds a new connection has to send an authenticated request; one that has not is closed.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600), value_name = "SECONDS")]
+    pub header_timeout: u64,
+
+    /// Connections open without an authenticated request yet; one more closes the oldest of them.
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=1_000_000), value_name = "N")]
+    pub max_unauthenticated: u32,
+
+    /// Sessions (protocol 2025-11-25) one tenant may hold; opening one more closes its least recently used.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1_000_000), value_name = "N")]
+    pub max_sessions_per_tenant: u32,
+
+    /// Sessions in all; past this, a new session is refused with 503 and Retry-After.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000), value_name = "N")]
+    pub max_sessions: u32,
+
+    /// Seconds a session may go unused before it is closed.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400), value_name = "SECONDS")]
+    pub session_idle_timeout: u64,
+
+    /// Open GET (SSE) streams per tenant; one more is refused with 429 and Retry-After.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1_000_000), value_name = "N")]
+    pub max_streams_per_tenant: u32,
+
+    /// Requests one tenant may have in flight (POST, until its answer is delivered); one more is refused with 429 and Retry-After.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1_000_000), value_name = "N")]
+    pub max_calls_per_tenant: u32,
+
+    /// Seconds a GET stream may carry nothing but keep-alives before it is closed (the client may reopen it).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400), value_name = "SECONDS")]
+    pub stream_idle_timeout: u64,
+
+    /// Seconds a client may leave an answer unread (its socket full) before the connection is closed and the answer dropped.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600), value_name = "SECONDS")]
+    pub write_timeout: u64,
 }
 
-impl Config {
-    /// Validates the flags.
-    pub fn from_cli(cli: &Cli) -> Result<Config, ConfigError> {
-        let api_key = ApiKey::parse(cli.api_key.as_deref().unwrap_or(""))?;
-        let api_base = parse_api_base(&cli.api_base)?;
-        if let Some(account) = &cli.stripe_account
-            && (!account.starts_with("acct_")
-                || account.len() <= 5
-                || !account
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        {
-            return Err(ConfigError::Invalid(format!(
-                "--stripe-account must be a connected account id like acct_1Abc..., got {account:?}"
-            )));
-        }
-        if cli.stripe_version.is_empty()
-            || !cli
-                .stripe_version
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_')
-        {
-            return Err(ConfigError::Invalid(
-                "--stripe-version must look like 2026-10-28.endive".into(),
-            ));
-        }
-        let app_base_url = match cli.app_base_url.as_deref().filter(|s| !s.is_empty()) {
-            None => None,
-            Some(raw) => {
-                let url = Url::parse(raw).map_err(|_| {
-                    ConfigError::Invalid(format!(
-                        "APP_BASE_URL {raw:?} is not an absolute URL like https://shop.example"
-                    ))
-                })?;
-                if !matches!(url.scheme(), "http" | "https") {
-                    return Err(ConfigError::Invalid(format!(
-                        "APP_BASE_URL must be an http(s) URL, got {raw:?}"
-                    )));
-                }
-                Some(url)
-            }
-        };
-        let tools = parse_tools(&cli.tools)?;
-        let seal = match cli.confirm_secret.as_deref().filter(|s| !s.is_empty()) {
-            None => Seal::default(),
-            Some(secret) => {
-                crate::egress::scrub::register(secret);
-                Seal::with_key(secret.as_bytes()).map_err(|_| {
-                    ConfigError::Invalid(
-                        "STRIPE_MCP_CONFIRM_SECRET must be at least 32 characters".into(),
-                    )
-                })?
-            }
-        };
-        let mut limits = match &cli.policy {
-            Some(path) => {
-                crate::guard::limits::PolicyFile::read(path)
-                    .map_err(ConfigError::Invalid)?
-                    .limits
-            }
-            None => Default::default(),
-        };
-        for flag in &cli.limits {
-            limits.add_flag(flag).map_err(ConfigError::Invalid)?;
-        }
-        let db = db_target(cli)?;
-        if !limits.is_empty() && db.is_none() {
-            return Err(ConfigError::Invalid(
-                "spending limits need --db (or STRIPE_MCP_DB): the tally is kept there, so it holds across restarts and processes".into(),
-            ));
-        }
-        Ok(Config {
-            client: ClientConfig {
-                api_key,
-                api_base,
-                stripe_version: cli.stripe_version.clone(),
-                stripe_account: cli.stripe_account.clone(),
-                max_retries: cli.max_retries,
-                timeout: Duration::from_secs(cli.timeout),
-                deadline: Duration::from_secs(cli.deadline),
-                max_concurrency: cli.max_concurrency as usize,
-                backoff: Backoff {
-                    base: Duration::from_millis(cli.retry_base_ms),
-                    ..Backoff::default()
-                },
-            },
-            tools,
-            read_only: cli.read_only,
-            settings: Settings {
-                app_base_url,
-                ledger: None,
-                guard: GuardSettings {
-                    confirm: cli.confirm,
-                    confirm_timeout: Duration::from_secs(cli.confirm_timeout),
-                    allow_live_writes: cli.allow_live_writes,
-                    redact: cli.redact,
-                    seal,
-                    limits,
-                    scope: String::new(),
-                },
-                connect: cli.connect,
-                no_ui: cli.no_ui,
-            },
-            db,
-        })
-    }
+
+/// `--confirm`: when a person is asked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfirmMode {
+    /// Ask when the client can show a form (declared the elicitation capability);
+    /// otherwise proceed as without confirmation.
+    #[default]
+    Auto,
+    /// Always ask; a client that cannot be asked gets `confirmation_unavailable`.
+    Always,
+    /// Never ask (an unattended agent, or a client that confirms on its own).
+    Never,
 }
 
-/// `--db` / `STRIPE_MCP_DB` as a store target (`None` when absent or empty); a PostgreSQL
-/// password is registered with the redaction of everything the process prints.
-pub fn db_target(cli: &Cli) -> Result<Option<DbTarget>, ConfigError> {
-    let Some(raw) = cli.db.as_deref().filter(|d| !d.trim().is_empty()) else {
-        return Ok(None);
-    };
-    let target = DbTarget::parse(raw).map_err(ConfigError::Invalid)?;
-    if let Some(password) = target.password() {
-        crate::egress::scrub::register(password);
-    }
-    Ok(Some(target))
+/// `stripe-mcp audit`: print the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct AuditArgs {
+    /// Only rows since this: a duration back from now (30m, 24h, 7d) or Unix seconds.
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Only this tenant's rows (`local` for the stdio server's).
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
+    /// At most this many rows, newest first.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000), value_name = "N")]
+    pub rows: u32,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// What a `.env` in the working directory may set: the secrets it exists for. Never
@@ -438,238 +421,4 @@ pub fn read_dotenv(path: &std::path::Path, present: impl Fn(&str) -> bool) -> Do
         }
     }
     out
-}
-
-/// `all` or a comma list; names are checked against the registry when the server is built.
-pub fn parse_tools(raw: &str) -> Result<ToolSelection, ConfigError> {
-    let names: Vec<String> = raw
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
-    if names.is_empty() {
-        return Err(ConfigError::Invalid(
-            "--tools is empty: use all, or a comma-separated list of tool names".into(),
-        ));
-    }
-    if names == ["all"] {
-        return Ok(ToolSelection::All);
-    }
-    Ok(ToolSelection::Named(names))
-}
-
-/// https anywhere; plain http only to a loopback host, so the key never crosses a network in clear.
-fn parse_api_base(raw: &str) -> Result<Url, ConfigError> {
-    let url = Url::parse(raw).map_err(|_| {
-        ConfigError::Invalid(format!(
-            "--api-base {raw:?} is not a URL like https://api.stripe.com"
-        ))
-    })?;
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
-        return Err(ConfigError::Invalid(
-            "--api-base must not contain credentials, a query or a fragment".into(),
-        ));
-    }
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if is_loopback(&url) => Ok(url),
-        "http" => Err(ConfigError::Invalid(format!(
-            "--api-base {raw:?} uses plain http to a non-loopback host, which would send the API key in clear: use https"
-        ))),
-        other => Err(ConfigError::Invalid(format!(
-            "--api-base must be https (or http to a loopback host), not {other}"
-        ))),
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cli(args: &[&str]) -> Cli {
-        let mut v = vec!["stripe-mcp"];
-        v.extend_from_slice(args);
-        Cli::try_parse_from(v).unwrap()
-    }
-
-    #[test]
-    fn a_secret_key_flag_gives_a_valid_config_with_defaults() {
-        let c = Config::from_cli(&cli(&["--api-key=sk_test_abc123"])).unwrap();
-        assert_eq!(c.client.api_base.as_str(), "https://api.stripe.com/");
-        assert_eq!(c.client.stripe_version, DEFAULT_STRIPE_VERSION);
-        assert_eq!(c.client.max_retries, 2);
-        assert_eq!(c.client.timeout, Duration::from_secs(30));
-        assert_eq!(c.client.deadline, Duration::from_secs(45));
-        assert_eq!(c.client.max_concurrency, 16);
-        assert_eq!(c.tools, ToolSelection::All);
-    }
-
-    #[test]
-    fn publishable_and_missing_keys_are_refused() {
-        let e = Config::from_cli(&cli(&["--api-key=pk_test_abc"])).unwrap_err();
-        assert!(e.to_string().contains("publishable"));
-        let mut c = cli(&[]);
-        c.api_key = None;
-        assert!(
-            Config::from_cli(&c)
-                .unwrap_err()
-                .to_string()
-                .contains("STRIPE_SECRET_KEY")
-        );
-    }
-
-    #[test]
-    fn plain_http_is_only_for_loopback() {
-        for ok in [
-            "http://127.0.0.1:8420",
-            "http://localhost:1",
-            "http://[::1]:9",
-            "https://proxy.example/stripe",
-        ] {
-            assert!(parse_api_base(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "http://api.stripe.com",
-            "http://10.0.0.1",
-            "ftp://x",
-            "not a url",
-            "https://u:p@x.example",
-        ] {
-            assert!(parse_api_base(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn the_connected_account_prefix_is_checked() {
-        assert!(
-            Config::from_cli(&cli(&["--api-key=sk_test_a1", "--stripe-account=acct_123"])).is_ok()
-        );
-        assert!(
-            Config::from_cli(&cli(&["--api-key=sk_test_a1", "--stripe-account=cus_123"])).is_err()
-        );
-    }
-
-    #[test]
-    fn tools_accept_all_or_a_list() {
-        assert_eq!(parse_tools("all").unwrap(), ToolSelection::All);
-        assert_eq!(
-            parse_tools("get_balance, list_customers").unwrap(),
-            ToolSelection::Named(vec!["get_balance".into(), "list_customers".into()])
-        );
-        assert!(parse_tools(" , ").is_err());
-    }
-
-    #[test]
-    fn the_webhooks_subcommand_needs_a_whsec_secret_and_no_api_key() {
-        let parse = |args: &[&str]| {
-            let c = cli(args);
-            let Some(Command::Webhooks(w)) = &c.command else {
-                panic!("not webhooks")
-            };
-            WebhooksConfig::from_cli(&c, w)
-        };
-        let c = parse(&[
-            "webhooks",
-            "--webhook-secret=whsec_a,whsec_b",
-            "--db=/tmp/x.db",
-        ])
-        .unwrap();
-        assert_eq!(c.listen, "127.0.0.1:8000");
-        assert_eq!(c.path, "/webhook/stripe");
-        assert_eq!(c.tolerance, Duration::from_secs(300));
-        assert_eq!(c.secrets.len(), 2);
-        assert_eq!(c.db, DbTarget::Sqlite("/tmp/x.db".into()));
-        let e = parse(&["webhooks", "--webhook-secret=sk_test_1", "--db=/tmp/x.db"]).unwrap_err();
-        assert!(e.to_string().contains("whsec_"), "{e}");
-        assert!(!e.to_string().contains("sk_test_1"));
-        assert!(parse(&["webhooks", "--webhook-secret=whsec_a", "--path=webhook"]).is_err());
-        assert!(
-            parse(&[
-                "webhooks",
-                "--webhook-secret=whsec_a",
-                "--db=/tmp/x.db",
-                "--on-paid= "
-            ])
-            .is_err()
-        );
-    }
-
-    #[test]
-    fn a_dotenv_sets_only_the_secrets_and_never_the_api_base_or_logging() {
-        let dir = std::env::temp_dir().join(format!("stripe-mcp-dotenv-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(".env");
-        std::fs::write(
-            &path,
-            "STRIPE_SECRET_KEY=sk_test_fromfile\nSTRIPE_API_BASE=http://127.0.0.1:9\nRUST_LOG=rmcp=debug\nSTRIPE_MCP_DB=/tmp/x\nAPP_BASE_URL=https://evil.example\nSTRIPE_WEBHOOK_SECRET=whsec_x\n",
-        )
-        .unwrap();
-        let got = read_dotenv(&path, |name| name == "STRIPE_WEBHOOK_SECRET");
-        assert_eq!(
-            got.set,
-            vec![(
-                "STRIPE_SECRET_KEY".to_owned(),
-                "sk_test_fromfile".to_owned()
-            )]
-        );
-        assert_eq!(
-            got.refused,
-            [
-                "STRIPE_API_BASE",
-                "RUST_LOG",
-                "STRIPE_MCP_DB",
-                "APP_BASE_URL"
-            ]
-        );
-        assert_eq!(
-            read_dotenv(&dir.join("missing"), |_| false),
-            Dotenv::default()
-        );
-    }
-
-    #[test]
-    fn guardrail_flags_reach_the_settings_and_a_short_confirm_secret_is_refused() {
-        let c = Config::from_cli(&cli(&[
-            "--api-key=sk_test_a1",
-            "--confirm=always",
-            "--confirm-timeout=30",
-            "--allow-live-writes",
-            "--redact",
-        ]))
-        .unwrap();
-        let g = &c.settings.guard;
-        assert_eq!(g.confirm, ConfirmMode::Always);
-        assert_eq!(g.confirm_timeout, Duration::from_secs(30));
-        assert!(g.allow_live_writes && g.redact);
-        let d = Config::from_cli(&cli(&["--api-key=sk_test_a1"])).unwrap();
-        assert_eq!(d.settings.guard.confirm, ConfirmMode::Auto);
-        assert!(!d.settings.guard.allow_live_writes && !d.settings.guard.redact);
-        let e = Config::from_cli(&cli(&["--api-key=sk_test_a1", "--confirm-secret=short"]))
-            .unwrap_err();
-        assert!(e.to_string().contains("32"), "{e}");
-        assert!(!e.to_string().contains("short"));
-        assert!(Cli::try_parse_from(["stripe-mcp", "--confirm-timeout=1"]).is_err());
-    }
-
-    #[test]
-    fn the_check_subcommand_parses() {
-        assert_eq!(
-            cli(&["check", "--api-key=sk_test_a1"]).command,
-            Some(Command::Check)
-        );
-        assert_eq!(
-            cli(&["tools", "--tools=core"]).command,
-            Some(Command::Tools)
-        );
-    }
 }

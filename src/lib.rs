@@ -3,8 +3,10 @@
 //!
 //! # Layout
 //!
-//! - [`config`]: CLI flags and environment, validated once at start-up.
-//! - [`server`]: the MCP server: tool registry, identity, instructions, call entry.
+//! - [`config`]: CLI flags and environment as plain data (imports nothing above the store).
+//! - [`server`]: the MCP server: tool registry, identity, instructions, call entry;
+//!   [`server::setup`]: the flags validated once at start-up into client, server and
+//!   guard settings.
 //! - [`stripe`]: the thin typed Stripe REST client (auth, form encoding, retries,
 //!   idempotency, errors) and the resources the tools use;
 //!   [`stripe::api_index`]: every API operation, from Stripe's OpenAPI description
@@ -49,7 +51,8 @@
 //!   on its caller's tenant.
 //! - [`auth`]: who is calling a remote server (their own Stripe key, a tenant token, an
 //!   OAuth JWT) and the isolated [`auth::Tenant`] (client, tools, rate limit) it yields.
-//! - [`tenants`]: the tenants file and `stripe-mcp tenants add`.
+//! - [`tenants`]: the tenants file (plain data) and `stripe-mcp tenants add`;
+//!   [`auth::tenant`] builds a tenant from its entry.
 //! - [`tools::orders`]: `get_order_status` and `list_orders` over the same store (`--db`);
 //!   [`tools::audit`]: `list_audit_log` over its audit trail.
 //! - [`tools::summaries`]: the books computed in the server: balance totals per

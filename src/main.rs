@@ -6,10 +6,11 @@ use clap::Parser;
 use rmcp::ServiceExt;
 use stripe_mcp::{
     StripeMcp, check,
-    config::{self, Cli, Command, Config, WebhooksConfig},
+    config::{self, Cli, Command},
     egress::scrub::{self as redact, RedactingStderr},
     guard::backpressure::{Backpressure, GatedReader, GatedWriter},
     server::ToolCost,
+    server::setup::{self, Config, WebhooksConfig},
     store::Store,
     stripe::Client,
     webhooks,
@@ -105,7 +106,7 @@ async fn run(cli: Cli) -> ExitCode {
 
     // The store's schema: no key involved.
     if let Some(Command::Db(args)) = &cli.command {
-        return match config::db_target(&cli) {
+        return match setup::db_target(&cli) {
             Ok(target) => stripe_mcp::store::cli::run(target, args).await,
             Err(e) => {
                 fail!("stripe-mcp db: {e}");
@@ -115,7 +116,7 @@ async fn run(cli: Cli) -> ExitCode {
     }
     // The audit trail: read from the store, no key involved.
     if let Some(Command::Audit(args)) = &cli.command {
-        let target = match config::db_target(&cli) {
+        let target = match setup::db_target(&cli) {
             Ok(Some(t)) => t,
             Ok(None) => {
                 fail!(
@@ -232,7 +233,7 @@ async fn run(cli: Cli) -> ExitCode {
 /// `stripe-mcp tools`: each selected tool with what it costs in `tools/list`, on stdout
 /// (this command does not serve MCP).
 fn print_tools(cli: &Cli) -> ExitCode {
-    let listed = config::parse_tools(&cli.tools)
+    let listed = setup::parse_tools(&cli.tools)
         .map_err(|e| e.to_string())
         .and_then(|selection| {
             StripeMcp::listed_tools(&selection, cli.read_only, cli.db.is_some(), cli.connect)

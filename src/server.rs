@@ -1,6 +1,8 @@
 //! The MCP server: tool registry, server identity, instructions, and the one
 //! place where tool calls enter (so argument errors get the structured format too).
 
+pub mod setup;
+
 use std::sync::Arc;
 
 use rmcp::{
@@ -26,7 +28,7 @@ use crate::{
         classify::{Action, classify},
         confirm::{self, ConfirmMode, Gate, Policy, Refusal},
     },
-    store::Store,
+    store::{Scope, ScopeSource, Store},
     stripe::{
         self, Client, IdempotencyKey, Mode,
         client::{CALL_ACCOUNT, CALL_NOTES, CallNotes},
@@ -246,6 +248,9 @@ pub struct Settings {
     /// `--connect`: every tool takes `stripe_account` (a platform acting on its
     /// connected accounts); off, no schema grows by it.
     pub connect: bool,
+    /// Whose stored facts the caller reads, and which accounts it may act on with
+    /// `stripe_account`: the operator locally, a tenant's boundary remotely.
+    pub scope: ScopeSource,
     /// `--no-ui`: never offer the MCP Apps views ([`ui`]), even to a client that
     /// declares the extension.
     pub no_ui: bool,
@@ -509,6 +514,29 @@ impl StripeMcp {
         if lock { server.lock_live() } else { server }
     }
 
+    /// This server for one remote caller: its own client, its boundary ([`ScopeSource`])
+    /// and the name its tally and audit rows go under.
+    pub fn for_caller(&self, client: Client, scope: ScopeSource, name: &str) -> StripeMcp {
+        let mut settings = (*self.settings).clone();
+        settings.scope = scope;
+        StripeMcp {
+            settings: Arc::new(settings),
+            ..self.clone()
+        }
+        .with_client(client, name)
+    }
+
+    /// The scope of a store read by this server's caller now (a caller's own Stripe key
+    /// is proven with one `GET /v1/account`, cached).
+    pub async fn read_scope(&self) -> Scope {
+        self.settings.scope.resolve(&self.client).await
+    }
+
+    /// The caller's boundary.
+    pub fn scope_source(&self) -> &ScopeSource {
+        &self.settings.scope
+    }
+
     /// The tool names a selection stands for.
     fn resolve(selection: &ToolSelection, known: &[String]) -> Result<Vec<String>, String> {
         let names = match selection {
@@ -663,6 +691,16 @@ impl StripeMcp {
                 )));
             }
         };
+        // A tenant acts only on the accounts its entry lists: refused before anything is sent.
+        if !self.settings.scope.may_act_on(&account) {
+            return Err(ToolError {
+                kind: ErrorKind::Permission,
+                ..ToolError::invalid(format!(
+                    "this caller may not act on the connected account {account}; nothing was sent to Stripe"
+                ))
+            }
+            .with_hint("A tenant acts only on its own stripe_account and the connect_accounts its tenants-file entry lists; ask the operator to add this account."));
+        }
         Ok((request, Some(account)))
     }
 

@@ -25,17 +25,12 @@
 use std::{
     io::Write,
     path::{Path, PathBuf},
-    sync::Arc,
 };
 
 use clap::{Args, Subcommand};
 use serde::Deserialize;
 
-use crate::{
-    auth::{RateLimiter, Tenant, sha256_hex},
-    server::{Settings, StripeMcp, ToolSelection},
-    stripe::{ApiKey, Client, ClientConfig},
-};
+use sha2::{Digest, Sha256};
 
 /// The file: a list of `[[tenant]]` tables.
 #[derive(Debug, Deserialize)]
@@ -65,6 +60,10 @@ pub struct TenantEntry {
     pub read_only: bool,
     /// Connect: the account this tenant acts on (`Stripe-Account`).
     pub stripe_account: Option<String>,
+    /// Connect (`--connect`): the other accounts this tenant may name in `stripe_account`
+    /// and read the orders of, or `"*"` for a platform tenant (every connected account).
+    /// Absent: only its pinned `stripe_account` (or, without one, its key's own account).
+    pub connect_accounts: Option<ConnectAccounts>,
     /// Tool calls per second.
     pub rate_limit: Option<u32>,
     /// Tool calls at once after a quiet spell.
@@ -73,7 +72,7 @@ pub struct TenantEntry {
     #[serde(default)]
     pub subjects: Vec<String>,
     /// `--confirm` for this tenant: auto, always or never (default: the server's).
-    pub confirm: Option<crate::guard::confirm::ConfirmMode>,
+    pub confirm: Option<crate::config::ConfirmMode>,
     /// `--allow-live-writes` for this tenant: a live key gets write tools only with it.
     pub allow_live_writes: Option<bool>,
     /// This tenant's spending caps (`[tenant.limits.refund] usd = { per_call = 5000 }`),
@@ -82,15 +81,23 @@ pub struct TenantEntry {
     pub limits: Option<crate::guard::limits::Limits>,
 }
 
-/// What every tenant shares before its own settings apply.
-#[derive(Debug, Clone)]
-pub struct TenantDefaults {
-    /// Base URL, version, retries, timeout (the key and account are the tenant's).
-    pub client: ClientConfig,
-    /// App base URL and the order ledger.
-    pub settings: Settings,
-    /// `--rate-limit`, `--rate-burst`.
-    pub rate: (u32, u32),
+/// `connect_accounts`: a list of `acct_...` ids, or `"*"`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ConnectAccounts {
+    /// `"*"`: every account (a platform tenant).
+    Every(String),
+    /// Exactly these.
+    Only(Vec<String>),
+}
+
+/// Whether a string looks like a Stripe account id (`acct_` and letters or digits).
+pub fn is_account_id(account: &str) -> bool {
+    account.starts_with("acct_")
+        && account.len() > 5
+        && account
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Reads and parses the file (no key is read here).
@@ -141,6 +148,23 @@ pub fn parse(text: &str) -> Result<TenantsFile, String> {
                 .validate()
                 .map_err(|e| format!("tenant {:?}: {e}", t.name))?;
         }
+        match &t.connect_accounts {
+            Some(ConnectAccounts::Every(s)) if s != "*" => {
+                return Err(format!(
+                    "tenant {:?}: connect_accounts is a list of acct_... ids, or \"*\" for every account",
+                    t.name
+                ));
+            }
+            Some(ConnectAccounts::Only(ids)) => {
+                if let Some(bad) = ids.iter().find(|id| !is_account_id(id)) {
+                    return Err(format!(
+                        "tenant {:?}: connect_accounts entry {bad:?} must look like acct_1Abc...",
+                        t.name
+                    ));
+                }
+            }
+            _ => {}
+        }
         if t.rate_limit == Some(0) {
             return Err(format!(
                 "tenant {:?}: rate_limit must be at least 1",
@@ -163,101 +187,6 @@ fn check_name(name: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-impl TenantEntry {
-    /// Reads this tenant's key and builds its isolated client and server.
-    pub fn build(&self, defaults: &TenantDefaults) -> Result<Tenant, String> {
-        let raw = match (&self.stripe_key_env, &self.stripe_key_file) {
-            (Some(var), _) => std::env::var(var).map_err(|_| {
-                format!(
-                    "tenant {:?}: environment variable {var} is not set",
-                    self.name
-                )
-            })?,
-            (_, Some(path)) => std::fs::read_to_string(path).map_err(|e| {
-                format!(
-                    "tenant {:?}: cannot read its key file {}: {e}",
-                    self.name,
-                    path.display()
-                )
-            })?,
-            (None, None) => return Err(format!("tenant {:?}: no key source", self.name)),
-        };
-        let api_key = ApiKey::parse(raw.trim_end_matches(['\n', '\r']))
-            .map_err(|e| format!("tenant {:?}: {e}", self.name))?;
-        if let Some(account) = &self.stripe_account
-            && (!account.starts_with("acct_")
-                || account.len() <= 5
-                || !account
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        {
-            return Err(format!(
-                "tenant {:?}: stripe_account must look like acct_1Abc...",
-                self.name
-            ));
-        }
-        let client = Client::new(ClientConfig {
-            api_key,
-            stripe_account: self.stripe_account.clone(),
-            ..defaults.client.clone()
-        })
-        .map_err(|e| format!("tenant {:?}: {e}", self.name))?
-        // Tenants may share one Stripe account: their own idempotency keys never meet.
-        .with_idempotency_scope(&idempotency_scope(&self.name));
-        let selection = match &self.tools {
-            None => ToolSelection::All,
-            Some(names) if names.iter().map(String::as_str).eq(["all"]) => ToolSelection::All,
-            Some(names) => ToolSelection::Named(names.clone()),
-        };
-        let mut settings = defaults.settings.clone();
-        if let Some(confirm) = self.confirm {
-            settings.guard.confirm = confirm;
-        }
-        if let Some(allow) = self.allow_live_writes {
-            settings.guard.allow_live_writes = allow;
-        }
-        // The tenant's own tally and audit rows; its own caps replace the server's.
-        settings.guard.scope = self.name.clone();
-        if let Some(limits) = &self.limits {
-            settings.guard.limits = limits.clone();
-        }
-        if !settings.guard.limits.is_empty() && settings.ledger.is_none() {
-            return Err(format!(
-                "tenant {:?}: spending limits need --db (the tally is kept there)",
-                self.name
-            ));
-        }
-        let server = StripeMcp::new(client, settings, &selection, self.read_only)
-            .map_err(|e| format!("tenant {:?}: {e}", self.name))?;
-        Ok(Tenant {
-            name: self.name.clone(),
-            server,
-            limiter: RateLimiter::new(
-                f64::from(self.rate_limit.unwrap_or(defaults.rate.0)),
-                self.rate_burst.unwrap_or(defaults.rate.1),
-            ),
-        })
-    }
-}
-
-/// The prefix of a tenant's own idempotency keys: `t` and 12 hex digits of a hash of its
-/// name, short enough to leave a caller 242 of Stripe's 255 characters, and the same on
-/// every replica and after every restart, so a retry through another server still replays.
-pub fn idempotency_scope(tenant: &str) -> String {
-    format!("t{}", &sha256_hex(tenant)[..12])
-}
-
-/// Every tenant of a file, built (keys read, clients made), in file order.
-pub fn build_all(
-    file: &TenantsFile,
-    defaults: &TenantDefaults,
-) -> Result<Vec<(TenantEntry, Arc<Tenant>)>, String> {
-    file.tenant
-        .iter()
-        .map(|e| Ok((e.clone(), Arc::new(e.build(defaults)?))))
-        .collect()
 }
 
 /// `stripe-mcp tenants ...`.
@@ -396,6 +325,11 @@ pub fn add(args: &AddArgs) -> Result<String, String> {
     Ok(token)
 }
 
+/// SHA-256 of a secret, hex: how tokens are stored and how cached keys are indexed.
+pub fn sha256_hex(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
 /// A TOML basic string: JSON's escapes (`\"`, `\\`, `\n`, `\u00XX`) are all valid in one.
 fn toml_str(s: &str) -> String {
     serde_json::Value::String(s.to_owned()).to_string()
@@ -444,7 +378,7 @@ mod tests {
         let parsed = parse(t).unwrap();
         assert_eq!(
             parsed.tenant[0].confirm,
-            Some(crate::guard::confirm::ConfirmMode::Always)
+            Some(crate::config::ConfirmMode::Always)
         );
         assert_eq!(parsed.tenant[0].allow_live_writes, Some(true));
         let bad = "[[tenant]]\nname = \"a\"\nstripe_key_env = \"A\"\nconfirm = \"sometimes\"\n";

@@ -450,6 +450,21 @@ async fn under_stripe_key_auth_each_caller_reads_only_its_own_audit_rows() {
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("orders.db");
     let stripe = stripe(Duration::ZERO).await;
+    // A key reads the store only once Stripe has accepted it (one GET /v1/account).
+    for (key, account) in [(common::TEST_KEY, "acct_MINE"), (other_key, "acct_THEIRS")] {
+        wiremock::Mock::given(wiremock::matchers::method("GET"))
+            .and(wiremock::matchers::path("/v1/account"))
+            .and(wiremock::matchers::header(
+                "authorization",
+                format!("Bearer {key}").as_str(),
+            ))
+            .respond_with(
+                wiremock::ResponseTemplate::new(200)
+                    .set_body_json(json!({"id": account, "object": "account"})),
+            )
+            .mount(&stripe)
+            .await;
+    }
     let server = http_common::start(
         &stripe.uri(),
         &["--auth", "stripe-key", "--db", db.to_str().unwrap()],

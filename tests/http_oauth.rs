@@ -407,3 +407,43 @@ async fn a_key_withdrawn_from_the_jwks_stops_working_within_the_refresh() {
     .await;
     assert_ne!(r.status(), 401, "the remaining key still works");
 }
+
+#[tokio::test]
+async fn without_a_tenants_file_every_valid_token_acts_on_the_servers_own_key() {
+    let k1 = new_key("k1");
+    let idp = idp(&[&k1]).await;
+    let stripe = stripe().await;
+    let issuer = idp.uri();
+    let server = start(
+        &stripe.uri(),
+        &[
+            "--auth",
+            "oauth",
+            "--issuer",
+            &issuer,
+            "--audience",
+            AUDIENCE,
+        ],
+        &[("STRIPE_SECRET_KEY", KEY)],
+    )
+    .await;
+    for sub in ["alice", "bob"] {
+        let token = k1.sign(&claims(&issuer, sub, "stripe:read"));
+        let client = connect(&server.url(), Some(&token), Generation::Sessions20251125).await;
+        common::ok(&call(&client, "get_balance", json!({})).await);
+        client.cancel().await.unwrap();
+    }
+    // A token for another audience still gets nothing.
+    let foreign = k1.sign(
+        &json!({"iss": issuer, "aud": "https://other.test/mcp", "sub": "eve",
+        "scope": "stripe:read", "iat": now(), "exp": now() + 300}),
+    );
+    assert_eq!(
+        post_call(&server, Some(&foreign), "get_balance")
+            .await
+            .status(),
+        401
+    );
+    let log = server.wait_log("tool=get_balance tenant=oauth").await;
+    assert!(log.contains("tool=get_balance tenant=oauth"), "{log}");
+}

@@ -13,6 +13,7 @@ use std::{
     sync::Arc,
     time::Duration,
 };
+use stripe_mcp::store::Scope;
 
 use common::{Receiver, Spawn, WEBHOOK_SECRET, deliver, ok, session_event, start_receiver};
 use serde_json::json;
@@ -123,7 +124,7 @@ async fn the_same_event_delivered_to_three_receivers_at_once_is_recorded_and_ful
     assert_eq!(store.event_count().await.unwrap(), 20);
     assert_eq!(
         store
-            .orders(Some(OrderStatus::Paid), 100)
+            .orders(&Scope::Operator, Some(OrderStatus::Paid), 100)
             .await
             .unwrap()
             .len(),
@@ -209,7 +210,10 @@ async fn three_hundred_events_for_a_hundred_sessions_spread_at_random_fulfill_ea
     assert_eq!(got.len(), 100, "not every session's hook ran");
     assert!(got.values().all(|&n| n == 1), "a hook ran twice");
     assert_eq!(store.event_count().await.unwrap(), 200);
-    let paid = store.orders(Some(OrderStatus::Paid), 1000).await.unwrap();
+    let paid = store
+        .orders(&Scope::Operator, Some(OrderStatus::Paid), 1000)
+        .await
+        .unwrap();
     assert_eq!(paid.len(), 100);
     for order in &paid {
         let f = order.fulfillment.as_ref().unwrap();
@@ -310,7 +314,7 @@ async fn a_receiver_killed_mid_burst_loses_no_acknowledged_event_and_its_hook_ru
     let mut done = 0;
     for _ in 0..100 {
         done = store
-            .orders(Some(OrderStatus::Paid), 1000)
+            .orders(&Scope::Operator, Some(OrderStatus::Paid), 1000)
             .await
             .unwrap()
             .iter()
@@ -324,7 +328,10 @@ async fn a_receiver_killed_mid_burst_loses_no_acknowledged_event_and_its_hook_ru
     assert_eq!(done, TOTAL, "not every run was settled");
     // A run twice only where its first holder died holding it (the documented crash
     // window): then the store counts a second attempt.
-    let orders = store.orders(Some(OrderStatus::Paid), 1000).await.unwrap();
+    let orders = store
+        .orders(&Scope::Operator, Some(OrderStatus::Paid), 1000)
+        .await
+        .unwrap();
     let mut taken_over = 0;
     for o in &orders {
         let hook = o.hook.as_ref().unwrap();

@@ -10,6 +10,7 @@ mod common;
 mod store_common;
 
 use std::{collections::BTreeSet, path::PathBuf, time::Duration};
+use stripe_mcp::store::Scope;
 
 use common::{WEBHOOK_SECRET, deliver, session_event, start_receiver};
 use stripe_mcp::store::{DbTarget, OrderStatus, Store};
@@ -132,7 +133,10 @@ async fn a_postgres_restart_mid_burst_answers_5xx_meanwhile_and_redeliveries_are
         assert!(delivered, "evt_r{i} was never accepted after the restart");
     }
     assert_eq!(store.event_count().await.unwrap(), TOTAL as i64);
-    let paid = store.orders(Some(OrderStatus::Paid), 1000).await.unwrap();
+    let paid = store
+        .orders(&Scope::Operator, Some(OrderStatus::Paid), 1000)
+        .await
+        .unwrap();
     assert_eq!(paid.len(), TOTAL);
     for o in &paid {
         let f = o.fulfillment.as_ref().unwrap();

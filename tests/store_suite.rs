@@ -31,6 +31,85 @@ fn raw_event(id: &str, kind: &str, object: serde_json::Value) -> Event {
 }
 
 #[tokio::test]
+async fn a_read_sees_only_the_orders_of_the_accounts_its_scope_names() {
+    for target in targets("scoped").await {
+        let store = open(&target, 60).await;
+        for (evt, session, account) in [
+            ("evt_a", "cs_a", Some("acct_A")),
+            ("evt_b", "cs_b", Some("acct_B")),
+            ("evt_u", "cs_u", None),
+        ] {
+            let mut e = session_event(evt, "checkout.session.completed", session, "paid");
+            e.account = account.map(str::to_owned);
+            store.record(e, 100, false).await.unwrap();
+        }
+        let tenant = |ids: &[&str]| Scope::Tenant {
+            tenant: "t".into(),
+            accounts: Accounts::Only(ids.iter().map(|s| s.to_string()).collect()),
+        };
+        let ids = |orders: Vec<stripe_mcp::store::Order>| {
+            orders
+                .into_iter()
+                .map(|o| o.session_id)
+                .collect::<BTreeSet<_>>()
+        };
+        let a = tenant(&["acct_A"]);
+        assert_eq!(
+            ids(store.orders(&a, None, 10).await.unwrap()),
+            BTreeSet::from(["cs_a".to_owned()]),
+            "{target:?}"
+        );
+        assert!(
+            store.order(&a, "cs_b").await.unwrap().is_none(),
+            "{target:?}"
+        );
+        let got = store.order(&a, "cs_a").await.unwrap().unwrap();
+        assert_eq!(got.account.as_deref(), Some("acct_A"));
+        assert_eq!(
+            ids(store
+                .orders(&tenant(&["acct_A", "acct_B"]), Some(Paid), 10)
+                .await
+                .unwrap())
+            .len(),
+            2
+        );
+        assert!(
+            store
+                .orders(&tenant(&[]), None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .orders(&Scope::Nobody, None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(store.order(&Scope::Nobody, "cs_a").await.unwrap().is_none());
+        // The operator, and a platform tenant with every account, see all three; an
+        // order of no known account is the operator's only when the tenant lists none.
+        assert_eq!(
+            ids(store.orders(&Scope::Operator, None, 10).await.unwrap()).len(),
+            3
+        );
+        let any = Scope::Tenant {
+            tenant: "p".into(),
+            accounts: Accounts::Any,
+        };
+        assert_eq!(ids(store.orders(&any, None, 10).await.unwrap()).len(), 3);
+        // A later event without the account does not take the order out of its account.
+        let later = session_event("evt_a2", "checkout.session.expired", "cs_a", "paid");
+        store.record(later, 101, false).await.unwrap();
+        assert!(
+            store.order(&a, "cs_a").await.unwrap().is_some(),
+            "{target:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn an_event_is_recorded_once_and_a_paid_order_is_fulfilled_once() {
     for target in targets("once").await {
         let store = open(&target, 60).await;
@@ -47,7 +126,11 @@ async fn an_event_is_recorded_once_and_a_paid_order_is_fulfilled_once() {
         let other = session_event("evt_2", "checkout.session.completed", "cs_1", "paid");
         let r = store.record(other, 102, true).await.unwrap();
         assert!(!r.duplicate && !r.entered_paid, "{r:?}");
-        let order = store.order("cs_1").await.unwrap().unwrap();
+        let order = store
+            .order(&Scope::Operator, "cs_1")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(order.status, Paid);
         let f = order.fulfillment.unwrap();
         assert_eq!(
@@ -77,7 +160,7 @@ async fn delayed_payments_wait_then_pay_and_expiry_after_paid_changes_nothing() 
         assert_eq!(r.status, Some(AwaitingPayment));
         assert!(
             store
-                .order("cs_2")
+                .order(&Scope::Operator, "cs_2")
                 .await
                 .unwrap()
                 .unwrap()
@@ -108,15 +191,40 @@ async fn delayed_payments_wait_then_pay_and_expiry_after_paid_changes_nothing() 
             .unwrap();
         assert_eq!(r.status, Some(Paid));
         assert!(r.outcome.contains("unchanged"));
-        let order = store.order("cs_2").await.unwrap().unwrap();
+        let order = store
+            .order(&Scope::Operator, "cs_2")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             (order.status, order.last_event_id.as_str()),
             (Paid, "evt_b")
         );
         assert!(order.hook.is_none());
-        assert_eq!(store.orders(Some(Paid), 10).await.unwrap().len(), 1);
-        assert_eq!(store.orders(Some(Expired), 10).await.unwrap().len(), 0);
-        assert_eq!(store.orders(None, 10).await.unwrap().len(), 1);
+        assert_eq!(
+            store
+                .orders(&Scope::Operator, Some(Paid), 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            store
+                .orders(&Scope::Operator, Some(Expired), 10)
+                .await
+                .unwrap()
+                .len(),
+            0
+        );
+        assert_eq!(
+            store
+                .orders(&Scope::Operator, None, 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }
 
@@ -154,7 +262,13 @@ async fn odd_and_other_events_are_recorded_once_and_never_fulfilled() {
             assert!(!r.outcome.contains("PAID_LATER"));
             assert!(store.record(e, 2, true).await.unwrap().duplicate);
         }
-        assert!(store.orders(None, 10).await.unwrap().is_empty());
+        assert!(
+            store
+                .orders(&Scope::Operator, None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(store.event_count().await.unwrap(), 4);
     }
 }
@@ -206,7 +320,13 @@ async fn a_hook_is_claimed_by_one_caller_and_retried_after_failure() {
         );
         assert!(store.hooks_due(7).await.unwrap().is_empty());
         assert!(store.claim_hook("cs_h", 8).await.unwrap().is_none());
-        let hook = store.order("cs_h").await.unwrap().unwrap().hook.unwrap();
+        let hook = store
+            .order(&Scope::Operator, "cs_h")
+            .await
+            .unwrap()
+            .unwrap()
+            .hook
+            .unwrap();
         assert_eq!((hook.state.as_str(), hook.attempts), ("done", 2));
         assert_eq!(hook.last_error.as_deref(), Some("exit status 1"));
     }
@@ -242,7 +362,13 @@ async fn a_run_whose_holder_died_is_taken_over_after_its_lease_expires() {
         let (id, _) = store.claim_next_hook(200, 170).await.unwrap().unwrap();
         assert_eq!(id, "cs_fresh");
         assert!(store.claim_next_hook(200, 170).await.unwrap().is_none());
-        let hook = store.order("cs_l").await.unwrap().unwrap().hook.unwrap();
+        let hook = store
+            .order(&Scope::Operator, "cs_l")
+            .await
+            .unwrap()
+            .unwrap()
+            .hook
+            .unwrap();
         assert_eq!((hook.state.as_str(), hook.attempts), ("done", 2));
     }
 }
@@ -307,7 +433,13 @@ async fn concurrent_deliveries_of_one_session_fulfill_once_across_connections() 
         // evt_same once, plus the 8 other ids.
         assert_eq!(fresh_same, 9);
         assert_eq!(b.event_count().await.unwrap(), 9);
-        assert_eq!(a.orders(Some(Paid), 10).await.unwrap().len(), 1);
+        assert_eq!(
+            a.orders(&Scope::Operator, Some(Paid), 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }
 

@@ -4,6 +4,7 @@
 mod common;
 
 use std::time::{Duration, Instant};
+use stripe_mcp::store::Scope;
 
 use common::{
     WEBHOOK_SECRET, cpu_time, deliver, peak_rss_kib, post_raw, raise_fd_limit, session_event,
@@ -361,7 +362,7 @@ async fn a_valid_delivery_is_served_promptly_while_1000_slow_clients_wait_and_ea
         .unwrap();
     assert_eq!(
         ledger
-            .orders(Some(OrderStatus::Paid), 100)
+            .orders(&Scope::Operator, Some(OrderStatus::Paid), 100)
             .await
             .unwrap()
             .len(),
@@ -456,10 +457,16 @@ async fn odd_signed_events_are_acknowledged_once_and_never_fulfilled_and_their_v
     let ledger = Store::open(&DbTarget::Sqlite(db.to_path_buf()))
         .await
         .unwrap();
-    let orders = ledger.orders(None, 10).await.unwrap();
+    let orders = ledger.orders(&Scope::Operator, None, 10).await.unwrap();
     assert_eq!(orders.len(), 1, "{orders:?}");
     assert_eq!(orders[0].session_id, "cs_test_odd_real");
-    assert!(ledger.order("cs_test_odd").await.unwrap().is_none());
+    assert!(
+        ledger
+            .order(&Scope::Operator, "cs_test_odd")
+            .await
+            .unwrap()
+            .is_none()
+    );
     for (id, _, _) in &cases {
         assert!(ledger.has_event(id).await.unwrap(), "{id} was not recorded");
     }

@@ -4,6 +4,7 @@
 mod common;
 
 use std::{collections::BTreeSet, path::Path, sync::Arc, time::Duration};
+use stripe_mcp::store::Scope;
 
 use common::{WEBHOOK_SECRET, deliver, post_raw, session_event, start_receiver, temp_db};
 use stripe_mcp::{
@@ -73,7 +74,11 @@ async fn a_signed_paid_checkout_is_fulfilled_once_and_a_duplicate_delivery_chang
     let ledger = Store::open(&DbTarget::Sqlite(db.to_path_buf()))
         .await
         .unwrap();
-    let order = ledger.order("cs_test_dup").await.unwrap().unwrap();
+    let order = ledger
+        .order(&Scope::Operator, "cs_test_dup")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(order.status, OrderStatus::Paid);
     let f = order.fulfillment.unwrap();
     assert_eq!(
@@ -120,7 +125,7 @@ async fn twenty_concurrent_deliveries_of_one_event_fulfill_once() {
     assert_eq!(ledger.event_count().await.unwrap(), 1);
     assert_eq!(
         ledger
-            .orders(Some(OrderStatus::Paid), 10)
+            .orders(&Scope::Operator, Some(OrderStatus::Paid), 10)
             .await
             .unwrap()
             .len(),
@@ -166,7 +171,11 @@ async fn expired_after_paid_leaves_it_paid_and_a_delayed_payment_waits_then_pays
     let ledger = Store::open(&DbTarget::Sqlite(db.to_path_buf()))
         .await
         .unwrap();
-    let b = ledger.order("cs_test_b").await.unwrap().unwrap();
+    let b = ledger
+        .order(&Scope::Operator, "cs_test_b")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(b.status, OrderStatus::AwaitingPayment);
     assert!(b.fulfillment.is_none());
     send(session_event(
@@ -184,13 +193,25 @@ async fn expired_after_paid_leaves_it_paid_and_a_delayed_payment_waits_then_pays
     ))
     .await;
 
-    let a = ledger.order("cs_test_a").await.unwrap().unwrap();
+    let a = ledger
+        .order(&Scope::Operator, "cs_test_a")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(a.status, OrderStatus::Paid);
     assert_eq!(a.last_event_id, "evt_o1");
-    let b = ledger.order("cs_test_b").await.unwrap().unwrap();
+    let b = ledger
+        .order(&Scope::Operator, "cs_test_b")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(b.status, OrderStatus::Paid);
     assert_eq!(b.fulfillment.unwrap().event_id, "evt_o4");
-    let c = ledger.order("cs_test_c").await.unwrap().unwrap();
+    let c = ledger
+        .order(&Scope::Operator, "cs_test_c")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(c.status, OrderStatus::PaymentFailed);
     assert_eq!(ledger.event_count().await.unwrap(), 5);
     rx.kill().await;
@@ -413,7 +434,7 @@ async fn a_kill_between_receiving_and_committing_loses_nothing_that_was_acknowle
     assert_eq!(ledger.event_count().await.unwrap(), TOTAL as i64);
     assert_eq!(
         ledger
-            .orders(Some(OrderStatus::Paid), 1000)
+            .orders(&Scope::Operator, Some(OrderStatus::Paid), 1000)
             .await
             .unwrap()
             .len(),
@@ -453,7 +474,7 @@ async fn a_failed_on_paid_command_is_retried_at_the_next_start_and_never_rerun_a
     let mut state = String::new();
     for _ in 0..100 {
         let hook = ledger
-            .order("cs_test_hook")
+            .order(&Scope::Operator, "cs_test_hook")
             .await
             .unwrap()
             .unwrap()
@@ -482,7 +503,7 @@ async fn a_failed_on_paid_command_is_retried_at_the_next_start_and_never_rerun_a
     assert_eq!(got[0]["session_id"], "cs_test_hook");
     for _ in 0..100 {
         if ledger
-            .order("cs_test_hook")
+            .order(&Scope::Operator, "cs_test_hook")
             .await
             .unwrap()
             .unwrap()
@@ -496,7 +517,7 @@ async fn a_failed_on_paid_command_is_retried_at_the_next_start_and_never_rerun_a
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let hook_state = ledger
-        .order("cs_test_hook")
+        .order(&Scope::Operator, "cs_test_hook")
         .await
         .unwrap()
         .unwrap()

@@ -11,6 +11,7 @@
 
 pub mod rate;
 pub mod stripe_key;
+pub mod tenant;
 pub mod tokens;
 
 #[cfg(feature = "oauth")]
@@ -19,37 +20,13 @@ pub mod oauth;
 use std::{fmt, sync::Arc};
 
 use axum::http::{HeaderMap, header};
-use sha2::{Digest, Sha256};
 
 use crate::server::StripeMcp;
 
+pub use crate::tenants::sha256_hex;
 pub use rate::RateLimiter;
 
-/// The auth modes of `serve --http`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum AuthMode {
-    /// No authentication: every caller uses the server's own key. Loopback addresses only.
-    #[default]
-    None,
-    /// The bearer token is the caller's own Stripe secret or restricted key.
-    StripeKey,
-    /// Bearer tokens issued with `stripe-mcp tenants add`, one tenant each (`--tenants FILE`).
-    Tokens,
-    /// OAuth 2.1 JWT access tokens checked against the issuer's JWKS (`--issuer`, `--audience`).
-    Oauth,
-}
-
-impl AuthMode {
-    /// The name used on the command line and in logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthMode::None => "none",
-            AuthMode::StripeKey => "stripe-key",
-            AuthMode::Tokens => "tokens",
-            AuthMode::Oauth => "oauth",
-        }
-    }
-}
+pub use crate::config::AuthMode;
 
 /// One isolated caller: its own Stripe client (key, account, lost-write memory), its own
 /// tool list, its own rate limit. Nothing in it is shared with another tenant.
@@ -80,6 +57,9 @@ pub struct Caller {
     pub tenant: Arc<Tenant>,
     /// OAuth only: may this token call tools that write? (`None`: the mode has no scopes.)
     pub may_write: Option<bool>,
+    /// OAuth only: the token's `sub`, the person or client behind the call, for the audit
+    /// row (the HTTP layer attaches it to the request as a [`crate::store::Subject`]).
+    pub subject: Option<String>,
 }
 
 /// Why a request was refused. Messages never contain the credential.
@@ -152,6 +132,7 @@ impl Auth {
             Auth::None(tenant) => Ok(Caller {
                 tenant: tenant.clone(),
                 may_write: None,
+                subject: None,
             }),
             Auth::StripeKey(a) => a.authenticate(headers),
             Auth::Tokens(a) => a.authenticate(headers),
@@ -188,11 +169,6 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, AuthError> {
         return Err(AuthError::Missing);
     }
     Ok(token)
-}
-
-/// SHA-256 of a secret, hex: how tokens are stored and how cached keys are indexed.
-pub fn sha256_hex(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 /// Equality that takes the same time wherever the first difference is, so a

@@ -24,11 +24,11 @@ use jsonwebtoken::{
 };
 use url::Url;
 
-use super::{AuthError, Caller, Tenant, bearer};
-use crate::{
-    tenants::{self, TenantDefaults},
-    transport::{ServeArgs, http::HttpConfig},
+use super::{
+    AuthError, Caller, Tenant, bearer,
+    tenant::{self, TenantDefaults},
 };
+use crate::{config::ServeArgs, tenants};
 
 /// An unknown `kid` fetches the JWKS again at most this often, so forged tokens with
 /// random key ids cannot make this server hammer the identity provider.
@@ -65,8 +65,10 @@ pub struct OauthAuth {
     read_scope: String,
     /// Scope for every other tool.
     write_scope: String,
-    /// The tenants file, re-read on SIGHUP.
-    path: PathBuf,
+    /// The tenants file, re-read on SIGHUP; `None`: every token acts as [`Self::own`].
+    path: Option<PathBuf>,
+    /// Without `--tenants`: the one tenant on the server's own key every valid token gets.
+    own: Option<Arc<Tenant>>,
     /// What tenants are built from.
     defaults: TenantDefaults,
     /// Claim value → tenant.
@@ -75,10 +77,13 @@ pub struct OauthAuth {
 
 impl OauthAuth {
     /// Validates the OAuth flags, loads the tenants, finds and fetches the JWKS.
+    /// `public_resource` is the MCP endpoint's URL as `--public-url` publishes it, the
+    /// audience when `--audience` is not given.
     pub async fn from_args(
         args: &ServeArgs,
-        http_config: &HttpConfig,
+        public_resource: Option<String>,
         defaults: TenantDefaults,
+        own: Option<Arc<Tenant>>,
     ) -> Result<Self, String> {
         let issuer = args
             .issuer
@@ -88,20 +93,19 @@ impl OauthAuth {
         let issuer_url =
             Url::parse(&issuer).map_err(|_| format!("--issuer {issuer:?} is not a URL"))?;
         check_fetchable(&issuer_url, "--issuer")?;
-        let audience = match (&args.audience, &http_config.public_url) {
+        let audience = match (&args.audience, public_resource) {
             (Some(a), _) if !a.is_empty() => a.clone(),
-            (_, Some(public)) => format!(
-                "{}{}",
-                public.as_str().trim_end_matches('/'),
-                http_config.path
-            ),
+            (_, Some(public)) => public,
             _ => {
                 return Err("--auth oauth needs --audience URL or --public-url URL: tokens must be issued for this server's canonical URL (RFC 8707)".into());
             }
         };
-        let path = args.tenants.clone().ok_or(
-            "--auth oauth needs --tenants FILE: the tenants the token's claim can name (their Stripe keys and tools)",
-        )?;
+        // Without a tenants file, every token the issuer signs for this audience acts on
+        // the server's own key as one tenant.
+        let path = args.tenants.clone();
+        if path.is_none() && own.is_none() {
+            return Err("--auth oauth without --tenants needs the server's own key (STRIPE_SECRET_KEY) for its one tenant".into());
+        }
         if args.read_scope.is_empty() || args.write_scope.is_empty() {
             return Err("--read-scope and --write-scope must not be empty".into());
         }
@@ -131,6 +135,7 @@ impl OauthAuth {
             write_scope: args.write_scope.clone(),
             tenants: RwLock::new(Arc::new(HashMap::new())),
             path,
+            own,
             defaults,
         };
         auth.reload()?;
@@ -145,15 +150,18 @@ impl OauthAuth {
 
     /// Re-reads the tenants file; on error the tenants in force stay.
     pub fn reload(&self) -> Result<usize, String> {
-        let file = tenants::parse_file(&self.path)?;
-        let built = tenants::build_all(&file, &self.defaults)?;
+        let Some(path) = &self.path else {
+            return Ok(1);
+        };
+        let file = tenants::parse_file(path)?;
+        let built = tenant::build_all(&file, &self.defaults)?;
         let mut map = HashMap::new();
         for (entry, tenant) in built {
             for value in std::iter::once(entry.name.clone()).chain(entry.subjects.clone()) {
                 if map.insert(value.clone(), tenant.clone()).is_some() {
                     return Err(format!(
                         "claim value {value:?} names two tenants in {}",
-                        self.path.display()
+                        path.display()
                     ));
                 }
             }
@@ -311,6 +319,14 @@ impl OauthAuth {
                 scope: self.read_scope.clone(),
             });
         }
+        let subject = claims["sub"].as_str().map(str::to_owned);
+        if let Some(own) = &self.own {
+            return Ok(Caller {
+                tenant: own.clone(),
+                may_write: Some(may_write),
+                subject,
+            });
+        }
         let tenants = self
             .tenants
             .read()
@@ -334,6 +350,7 @@ impl OauthAuth {
         Ok(Caller {
             tenant,
             may_write: Some(may_write),
+            subject,
         })
     }
 }

@@ -5,10 +5,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// Tool calls per second a tenant gets unless its configuration says otherwise: well
-/// under Stripe's 100 read requests per second per account, since one tool call can
-/// make several Stripe requests (list paging) and the key may have other users.
-pub const DEFAULT_PER_SECOND: u32 = 20;
+pub use crate::config::DEFAULT_RATE_PER_SECOND as DEFAULT_PER_SECOND;
 
 /// A token bucket: `burst` calls at once, refilled at `per_second`.
 #[derive(Debug)]

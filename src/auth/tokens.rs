@@ -13,8 +13,9 @@ use std::{
 
 use axum::http::HeaderMap;
 
+use super::tenant::{self, TenantDefaults};
 use super::{AuthError, Caller, Tenant, bearer, constant_time_eq, sha256_hex};
-use crate::tenants::{self, TenantDefaults};
+use crate::tenants;
 
 /// The loaded tenants: token hash → tenant.
 struct Loaded {
@@ -45,7 +46,7 @@ impl TokensAuth {
 
     fn read(path: &std::path::Path, defaults: &TenantDefaults) -> Result<Loaded, String> {
         let file = tenants::parse_file(path)?;
-        let built = tenants::build_all(&file, defaults)?;
+        let built = tenant::build_all(&file, defaults)?;
         let mut by_hash = Vec::new();
         for (entry, tenant) in built {
             match entry.token_sha256 {
@@ -116,6 +117,7 @@ impl TokensAuth {
             .map(|tenant| Caller {
                 tenant,
                 may_write: None,
+                subject: None,
             })
             .ok_or_else(|| AuthError::Invalid("unknown token".into()))
     }

@@ -129,22 +129,7 @@ pub fn definite_failure(kind: &str) -> bool {
     )
 }
 
-/// `stripe-mcp audit`: print the audit trail.
-#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
-pub struct AuditArgs {
-    /// Only rows since this: a duration back from now (30m, 24h, 7d) or Unix seconds.
-    #[arg(long, value_name = "WHEN")]
-    pub since: Option<String>,
-    /// Only this tenant's rows (`local` for the stdio server's).
-    #[arg(long, value_name = "NAME")]
-    pub tenant: Option<String>,
-    /// At most this many rows, newest first.
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000), value_name = "N")]
-    pub rows: u32,
-    /// One JSON object per line instead of a table.
-    #[arg(long)]
-    pub json: bool,
-}
+pub use crate::config::AuditArgs;
 
 /// Parses `--since`: `90s`, `30m`, `24h`, `7d`, or Unix seconds.
 pub fn parse_since(raw: &str, now: i64) -> Result<i64, String> {

@@ -30,19 +30,7 @@ use crate::{
     stripe::{self, Client, currency},
 };
 
-/// `--confirm`: when a person is asked.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum ConfirmMode {
-    /// Ask when the client can show a form (declared the elicitation capability);
-    /// otherwise proceed as without confirmation.
-    #[default]
-    Auto,
-    /// Always ask; a client that cannot be asked gets `confirmation_unavailable`.
-    Always,
-    /// Never ask (an unattended agent, or a client that confirms on its own).
-    Never,
-}
+pub use crate::config::ConfirmMode;
 
 /// How long a person has to answer, unless `--confirm-timeout` says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);

@@ -9,8 +9,8 @@
 /// The newest schema version this build knows.
 pub const LATEST: i64 = SQLITE.len() as i64;
 
-/// SQLite, version 1 (the ledger as first released) and 2 (hook leases, spending,
-/// audit).
+/// SQLite, version 1 (the ledger as first released), 2 (hook leases, spending,
+/// audit) and 3 (the Stripe account of each order).
 pub const SQLITE: &[&str] = &[
     "
 CREATE TABLE IF NOT EXISTS events (
@@ -94,6 +94,13 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_by_time ON audit (at, id);
 CREATE INDEX audit_by_tenant ON audit (tenant, at, id);
+",
+    "
+-- Version 3: every order belongs to the Stripe account it came from (the event's
+-- `account` for Connect, else the receiver's --account), so a read can be scoped to
+-- the accounts a caller may act on. '' marks orders recorded before (or without) it.
+ALTER TABLE orders ADD COLUMN account TEXT NOT NULL DEFAULT '';
+CREATE INDEX orders_by_account ON orders (account, updated_at);
 ",
 ];
 
@@ -182,6 +189,13 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit (at, id);
 CREATE INDEX audit_by_tenant ON audit (tenant, at, id);
 ",
+    "
+-- Version 3: every order belongs to the Stripe account it came from (the event's
+-- `account` for Connect, else the receiver's --account), so a read can be scoped to
+-- the accounts a caller may act on. '' marks orders recorded before (or without) it.
+ALTER TABLE orders ADD COLUMN account TEXT NOT NULL DEFAULT '';
+CREATE INDEX orders_by_account ON orders (account, updated_at);
+",
 ];
 
 #[cfg(test)]
@@ -191,6 +205,6 @@ mod tests {
     #[test]
     fn both_backends_have_the_same_versions() {
         assert_eq!(SQLITE.len(), POSTGRES.len());
-        assert_eq!(LATEST, 2);
+        assert_eq!(LATEST, 3);
     }
 }

@@ -18,7 +18,7 @@ pub mod postgres;
 pub mod scope;
 pub mod sqlite;
 
-pub use scope::{Accounts, Scope};
+pub use scope::{AccountFilter, Accounts, Scope, ScopeSource, Subject, TenantScope};
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
@@ -410,19 +410,32 @@ impl Store {
         on_backend!(self, db => db.event_count())
     }
 
-    /// One order, with its fulfillment and hook run.
-    pub async fn order(&self, session_id: &str) -> Result<Option<Order>, StoreError> {
+    /// One order, with its fulfillment and hook run, if it belongs to an account `scope`
+    /// sees (an order of another account reads as absent).
+    pub async fn order(
+        &self,
+        scope: &Scope,
+        session_id: &str,
+    ) -> Result<Option<Order>, StoreError> {
+        let Some(accounts) = AccountFilter::of(scope) else {
+            return Ok(None);
+        };
         let id = session_id.to_owned();
-        on_backend!(self, db => db.order(&id))
+        on_backend!(self, db => db.order(&id, &accounts))
     }
 
-    /// Orders, most recently moved first, optionally of one status.
+    /// Orders of the accounts `scope` sees, most recently moved first, optionally of one
+    /// status.
     pub async fn orders(
         &self,
+        scope: &Scope,
         status: Option<OrderStatus>,
         limit: u32,
     ) -> Result<Vec<Order>, StoreError> {
-        on_backend!(self, db => db.orders(status, limit))
+        let Some(accounts) = AccountFilter::of(scope) else {
+            return Ok(Vec::new());
+        };
+        on_backend!(self, db => db.orders(status, limit, &accounts))
     }
 
     /// Takes one session's `--on-paid` run for this process, atomically: `Some` for exactly

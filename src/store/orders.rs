@@ -183,6 +183,10 @@ pub struct Event {
     /// True in live mode.
     #[serde(default)]
     pub livemode: bool,
+    /// Connect: the connected account the event happened on (`acct_...`); absent for the
+    /// platform's own events, which the receiver fills in with its `--account`.
+    #[serde(default)]
+    pub account: Option<String>,
     /// `data.object`: the object the event is about.
     pub data: EventData,
 }
@@ -385,6 +389,8 @@ pub struct Order {
     pub fulfillment: Option<Fulfillment>,
     /// Present when the receiver runs --on-paid and the order is paid.
     pub hook: Option<Hook>,
+    /// The Stripe account the order belongs to (acct_...), null when the receiver did not know it.
+    pub account: Option<String>,
 }
 
 /// Unix seconds now.

@@ -27,7 +27,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::{Row, config::Host, config::SslMode};
 
 use super::{
-    Claim, Options, PgUrl, SchemaStatus, StoreError,
+    AccountFilter, Claim, Options, PgUrl, SchemaStatus, StoreError,
     guard::{
         self, AUDIT_LIST_MAX, AuditEntry, AuditFilter, AuditId, AuditOutcome, AuditRecord, DAY,
         LimitRefusal, SpendId, SpendRequest,
@@ -391,8 +391,8 @@ impl Postgres {
                             let upsert = tx.prepare_cached(
                                 "INSERT INTO orders (session_id, status, amount_total, currency, customer_email, metadata,
                                                      client_reference_id, payment_intent, livemode, last_event_id,
-                                                     last_event_type, created_at, updated_at)
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+                                                     last_event_type, created_at, updated_at, account)
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)
                                  ON CONFLICT (session_id) DO UPDATE SET
                                      status = excluded.status,
                                      amount_total = coalesce(excluded.amount_total, orders.amount_total),
@@ -404,7 +404,8 @@ impl Postgres {
                                      livemode = excluded.livemode,
                                      last_event_id = excluded.last_event_id,
                                      last_event_type = excluded.last_event_type,
-                                     updated_at = excluded.updated_at",
+                                     updated_at = excluded.updated_at,
+                                     account = CASE WHEN orders.account = '' THEN excluded.account ELSE orders.account END",
                             ).await?;
                             tx.execute(
                                 &upsert,
@@ -421,6 +422,7 @@ impl Postgres {
                                     &event.id,
                                     &event.kind,
                                     &now,
+                                    &event.account.as_deref().unwrap_or(""),
                                 ],
                             )
                             .await?;
@@ -508,10 +510,21 @@ impl Postgres {
     }
 
     /// One order, with its fulfillment and hook run.
-    pub async fn order(&self, session_id: &str) -> Result<Option<Order>, StoreError> {
+    pub async fn order(
+        &self,
+        session_id: &str,
+        accounts: &AccountFilter,
+    ) -> Result<Option<Order>, StoreError> {
+        let accounts = &accounts.0;
         op!(self, c => {
             let row = c
-                .query_opt(&format!("{ORDER_SELECT} WHERE o.session_id = $1"), &[&session_id])
+                .query_opt(
+                    &format!(
+                        "{ORDER_SELECT} WHERE o.session_id = $1
+                         AND ($2::TEXT[] IS NULL OR o.account = ANY($2))"
+                    ),
+                    &[&session_id, accounts],
+                )
                 .await?;
             row.as_ref().map(order_from_row).transpose()
         })
@@ -522,17 +535,20 @@ impl Postgres {
         &self,
         status: Option<OrderStatus>,
         limit: u32,
+        accounts: &AccountFilter,
     ) -> Result<Vec<Order>, StoreError> {
         let status = status.map(OrderStatus::as_str);
         let limit = i64::from(limit);
+        let accounts = &accounts.0;
         op!(self, c => {
             let rows = c
                 .query(
                     &format!(
                         "{ORDER_SELECT} WHERE ($1::TEXT IS NULL OR o.status = $1)
+                         AND ($3::TEXT[] IS NULL OR o.account = ANY($3))
                          ORDER BY o.updated_at DESC, o.session_id LIMIT $2"
                     ),
-                    &[&status, &limit],
+                    &[&status, &limit, accounts],
                 )
                 .await?;
             rows.iter().map(order_from_row).collect()
@@ -820,7 +836,7 @@ const ORDER_SELECT: &str = "SELECT o.session_id, o.status, o.amount_total, o.cur
     o.last_event_id, o.last_event_type, o.created_at, o.updated_at,
     f.session_id, f.event_id, f.amount_total, f.currency, f.customer_email, f.metadata,
     f.product_id, f.client_reference_id, f.payment_intent, f.livemode, f.fulfilled_at,
-    h.state, h.attempts, h.last_error, h.done_at
+    h.state, h.attempts, h.last_error, h.done_at, o.account
     FROM orders o
     LEFT JOIN fulfillments f ON f.session_id = o.session_id
     LEFT JOIN hooks h ON h.session_id = o.session_id";
@@ -878,6 +894,7 @@ fn order_from_row(r: &Row) -> Result<Order, StoreError> {
         updated_at: r.try_get(12)?,
         fulfillment: fulfillment_from_row(r, 13)?,
         hook,
+        account: Some(r.try_get::<_, String>(28)?).filter(|a| !a.is_empty()),
     })
 }
 

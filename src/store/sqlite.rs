@@ -16,7 +16,7 @@ use std::{
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    Claim, Options, SchemaStatus, StoreError,
+    AccountFilter, Claim, Options, SchemaStatus, StoreError,
     guard::{
         self, AUDIT_LIST_MAX, AuditEntry, AuditFilter, AuditId, AuditOutcome, AuditRecord, DAY,
         LimitRefusal, SpendId, SpendRequest,
@@ -205,8 +205,8 @@ impl Sqlite {
                     tx.execute(
                         "INSERT INTO orders (session_id, status, amount_total, currency, customer_email, metadata,
                                              client_reference_id, payment_intent, livemode, last_event_id,
-                                             last_event_type, created_at, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)
+                                             last_event_type, created_at, updated_at, account)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13)
                          ON CONFLICT (session_id) DO UPDATE SET
                              status = excluded.status,
                              amount_total = coalesce(excluded.amount_total, amount_total),
@@ -218,7 +218,8 @@ impl Sqlite {
                              livemode = excluded.livemode,
                              last_event_id = excluded.last_event_id,
                              last_event_type = excluded.last_event_type,
-                             updated_at = excluded.updated_at",
+                             updated_at = excluded.updated_at,
+                             account = CASE WHEN orders.account = '' THEN excluded.account ELSE orders.account END",
                         params![
                             snap.id,
                             next.as_str(),
@@ -232,6 +233,7 @@ impl Sqlite {
                             event.id,
                             event.kind,
                             now,
+                            event.account.as_deref().unwrap_or(""),
                         ],
                     )?;
                     recorded.outcome = format!(
@@ -312,10 +314,19 @@ impl Sqlite {
     }
 
     /// One order, with its fulfillment and hook run.
-    pub fn order(&self, session_id: &str) -> Result<Option<Order>, StoreError> {
+    pub fn order(
+        &self,
+        session_id: &str,
+        accounts: &AccountFilter,
+    ) -> Result<Option<Order>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached(&format!("{ORDER_SELECT} WHERE o.session_id = ?1"))?;
-        Ok(stmt.query_row([session_id], order_from_row).optional()?)
+        let mut stmt = conn.prepare_cached(&format!(
+            "{ORDER_SELECT} WHERE o.session_id = ?1
+             AND (?2 IS NULL OR o.account IN (SELECT value FROM json_each(?2)))"
+        ))?;
+        Ok(stmt
+            .query_row(params![session_id, accounts.json()], order_from_row)
+            .optional()?)
     }
 
     /// Orders, most recently moved first, optionally of one status.
@@ -323,14 +334,16 @@ impl Sqlite {
         &self,
         status: Option<OrderStatus>,
         limit: u32,
+        accounts: &AccountFilter,
     ) -> Result<Vec<Order>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&format!(
             "{ORDER_SELECT} WHERE (?1 IS NULL OR o.status = ?1)
+             AND (?3 IS NULL OR o.account IN (SELECT value FROM json_each(?3)))
              ORDER BY o.updated_at DESC, o.session_id LIMIT ?2"
         ))?;
         let rows = stmt.query_map(
-            params![status.map(OrderStatus::as_str), limit],
+            params![status.map(OrderStatus::as_str), limit, accounts.json()],
             order_from_row,
         )?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -612,7 +625,7 @@ const ORDER_SELECT: &str = "SELECT o.session_id, o.status, o.amount_total, o.cur
     o.last_event_id, o.last_event_type, o.created_at, o.updated_at,
     f.session_id, f.event_id, f.amount_total, f.currency, f.customer_email, f.metadata,
     f.product_id, f.client_reference_id, f.payment_intent, f.livemode, f.fulfilled_at,
-    h.state, h.attempts, h.last_error, h.done_at
+    h.state, h.attempts, h.last_error, h.done_at, o.account
     FROM orders o
     LEFT JOIN fulfillments f ON f.session_id = o.session_id
     LEFT JOIN hooks h ON h.session_id = o.session_id";
@@ -675,5 +688,6 @@ fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
         updated_at: r.get(12)?,
         fulfillment: fulfillment_from_row(r, 13)?,
         hook,
+        account: Some(r.get::<_, String>(28)?).filter(|a| !a.is_empty()),
     })
 }

@@ -132,10 +132,17 @@ impl StripeMcp {
             tenant: None,
             limit,
         };
-        // Audit rows belong to the tenant that made the call: this caller reads its own.
-        let scope = Scope::Tenant {
-            tenant: self.settings.guard.scope.clone(),
-            accounts: Accounts::Only(Vec::new()),
+        // Audit rows belong to the tenant that made the call: this caller reads its own,
+        // and a Stripe key Stripe has not accepted reads none.
+        let unproven =
+            self.scope_source().requires_proof() && self.read_scope().await == Scope::Nobody;
+        let scope = if unproven {
+            Scope::Nobody
+        } else {
+            Scope::Tenant {
+                tenant: self.settings.guard.scope.clone(),
+                accounts: Accounts::Only(Vec::new()),
+            }
         };
         let rows = store
             .audit_list(&scope, filter)

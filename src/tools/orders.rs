@@ -194,7 +194,9 @@ impl StripeMcp {
     ) -> Result<Json<OrderStatusOutput>, ToolError> {
         let session_id = check_id("session_id", args.session_id.trim(), &["cs_"])?;
         let id = session_id.clone();
-        let order = self.ledger()?.order(&id).await.map_err(read_failed)?;
+        let ledger = self.ledger()?;
+        let scope = self.read_scope().await;
+        let order = ledger.order(&scope, &id).await.map_err(read_failed)?;
         let (stripe, stripe_error) = match self.client.retrieve_checkout_session(&session_id).await
         {
             Ok(s) => (Some(live(s)), None),
@@ -239,9 +241,10 @@ impl StripeMcp {
             }
         };
         let status = args.status;
-        let orders = self
-            .ledger()?
-            .orders(status, limit)
+        let ledger = self.ledger()?;
+        let scope = self.read_scope().await;
+        let orders = ledger
+            .orders(&scope, status, limit)
             .await
             .map_err(read_failed)?;
         Ok(Json(ListOrdersOutput {
@@ -292,6 +295,7 @@ mod tests {
                 last_error: None,
                 done_at: None,
             }),
+            account: None,
         }
     }
 

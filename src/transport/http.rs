@@ -46,13 +46,12 @@ use super::{
 use crate::{
     auth::{
         Auth, AuthError, AuthMode, Caller, RateLimiter, Tenant, stripe_key::StripeKeyAuth,
-        tokens::TokensAuth,
+        tenant::TenantDefaults, tokens::TokensAuth,
     },
-    config::{Cli, Config},
-    server::StripeMcp,
+    config::Cli,
+    server::{StripeMcp, setup::Config},
     store::Store,
     stripe::Client,
-    tenants::TenantDefaults,
 };
 
 /// Stands in for the server's own key in modes where every tenant brings its own; never
@@ -237,7 +236,10 @@ async fn prepare(
     args: &ServeArgs,
 ) -> Result<(HttpConfig, Auth, Option<Store>), String> {
     let http = HttpConfig::from_args(args)?;
-    let own_key = args.auth == AuthMode::None;
+    // `--auth none`, and `--auth oauth` without `--tenants` (one tenant on the server's
+    // own key), use the server's key; every other mode's callers bring their own.
+    let own_key =
+        args.auth == AuthMode::None || (args.auth == AuthMode::Oauth && args.tenants.is_none());
     if !own_key {
         if cli.api_key.take().is_some() {
             tracing::info!(
@@ -300,14 +302,52 @@ async fn oauth_auth(
     config: Config,
     rate: (u32, u32),
 ) -> Result<Auth, String> {
+    let public_resource = http
+        .public_url
+        .as_ref()
+        .map(|u| format!("{}{}", u.as_str().trim_end_matches('/'), http.path));
+    // Without --tenants: one tenant, "oauth", on the server's own key; its orders are
+    // its key's own account's (and --stripe-account's), it acts where Stripe lets the key.
+    let own = match args.tenants {
+        Some(_) => None,
+        None => {
+            let client = Client::new(config.client.clone()).map_err(|e| e.to_string())?;
+            let accounts = crate::store::Accounts::Only(
+                config.client.stripe_account.iter().cloned().collect(),
+            );
+            let boundary = crate::store::TenantScope::new(
+                "oauth".into(),
+                accounts,
+                config.client.stripe_account.is_none(),
+                false,
+                true,
+            );
+            let template = StripeMcp::new(
+                client.clone(),
+                config.settings.clone(),
+                &config.tools,
+                config.read_only,
+            )?;
+            Some(Arc::new(Tenant {
+                name: "oauth".into(),
+                server: template.for_caller(
+                    client,
+                    crate::store::ScopeSource::Tenant(Arc::new(boundary)),
+                    "oauth",
+                ),
+                limiter: RateLimiter::new(f64::from(rate.0), rate.1),
+            }))
+        }
+    };
     crate::auth::oauth::OauthAuth::from_args(
         args,
-        http,
+        public_resource,
         TenantDefaults {
             client: config.client,
             settings: config.settings,
             rate,
         },
+        own,
     )
     .await
     .map(|o| Auth::Oauth(Box::new(o)))
@@ -1084,6 +1124,11 @@ async fn mcp_endpoint(
         }
     }
 
+    if let Some(subject) = &caller.subject {
+        parts
+            .extensions
+            .insert(crate::store::Subject(subject.clone()));
+    }
     parts.extensions.insert(caller);
     let is_delete = parts.method == Method::DELETE;
     let request = axum::http::Request::from_parts(parts, Full::new(bytes));

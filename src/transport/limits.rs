@@ -32,7 +32,6 @@ use std::{
 };
 
 use axum::body::{Body, Bytes};
-use clap::Args;
 use http_body::Frame;
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
@@ -41,45 +40,7 @@ use tokio::{
 };
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-/// The per-caller bounds of `serve --http`; each is a flag with a default.
-#[derive(Debug, Clone, Default, Args, PartialEq, Eq)]
-pub struct BoundArgs {
-    /// Seconds a new connection has to send an authenticated request; one that has not is closed.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600), value_name = "SECONDS")]
-    pub header_timeout: u64,
-
-    /// Connections open without an authenticated request yet; one more closes the oldest of them.
-    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=1_000_000), value_name = "N")]
-    pub max_unauthenticated: u32,
-
-    /// Sessions (protocol 2025-11-25) one tenant may hold; opening one more closes its least recently used.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1_000_000), value_name = "N")]
-    pub max_sessions_per_tenant: u32,
-
-    /// Sessions in all; past this, a new session is refused with 503 and Retry-After.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000), value_name = "N")]
-    pub max_sessions: u32,
-
-    /// Seconds a session may go unused before it is closed.
-    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400), value_name = "SECONDS")]
-    pub session_idle_timeout: u64,
-
-    /// Open GET (SSE) streams per tenant; one more is refused with 429 and Retry-After.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1_000_000), value_name = "N")]
-    pub max_streams_per_tenant: u32,
-
-    /// Requests one tenant may have in flight (POST, until its answer is delivered); one more is refused with 429 and Retry-After.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1_000_000), value_name = "N")]
-    pub max_calls_per_tenant: u32,
-
-    /// Seconds a GET stream may carry nothing but keep-alives before it is closed (the client may reopen it).
-    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400), value_name = "SECONDS")]
-    pub stream_idle_timeout: u64,
-
-    /// Seconds a client may leave an answer unread (its socket full) before the connection is closed and the answer dropped.
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600), value_name = "SECONDS")]
-    pub write_timeout: u64,
-}
+pub use crate::config::BoundArgs;
 
 /// A bound hit: named in one log line per bound per 10 s, with how often since the last.
 #[derive(Default)]

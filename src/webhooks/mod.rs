@@ -14,7 +14,7 @@ pub mod signature;
 
 use std::{future::Future, process::ExitCode, sync::Arc};
 
-use crate::config::WebhooksConfig;
+use crate::server::setup::WebhooksConfig;
 
 /// Unix seconds now.
 pub fn unix_now() -> i64 {
@@ -68,12 +68,10 @@ pub async fn run(
     if let Some(hook) = &on_paid {
         tokio::spawn(on_paid::retry_pending(store.clone(), hook.clone()));
     }
-    let receiver = Arc::new(receiver::Receiver::new(
-        config.secrets,
-        config.tolerance,
-        store,
-        on_paid,
-    ));
+    let receiver = Arc::new(
+        receiver::Receiver::new(config.secrets, config.tolerance, store, on_paid)
+            .with_account(config.account),
+    );
     let max_connections = serve::connection_limit();
     tracing::info!(
         secrets = receiver.secrets.len(),

@@ -56,6 +56,9 @@ pub struct Receiver {
     pub on_paid: Option<Arc<OnPaid>>,
     /// [`LARGE_BODY_BUDGET_KIB`] permits: what buffering a body over [`SMALL_BODY`] reserves.
     pub large_bodies: Semaphore,
+    /// `--account`: the Stripe account this endpoint belongs to, recorded on orders of
+    /// events that name none (the platform's own); a Connect event's `account` wins.
+    pub account: Option<String>,
 }
 
 impl Receiver {
@@ -72,7 +75,14 @@ impl Receiver {
             store,
             on_paid,
             large_bodies: Semaphore::new(LARGE_BODY_BUDGET_KIB),
+            account: None,
         }
+    }
+
+    /// Records orders of events without an `account` as this account's.
+    pub fn with_account(mut self, account: Option<String>) -> Receiver {
+        self.account = account;
+        self
     }
 }
 
@@ -271,10 +281,14 @@ async fn receive(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body
             }
         }
     };
-    let event = match checked {
+    let mut event = match checked {
         Ok(e) => e,
         Err(reason) => return refuse(StatusCode::BAD_REQUEST, reason),
     };
+    // Whose order it is: the connected account the event names, else this endpoint's own.
+    if event.account.is_none() {
+        event.account = rx.account.clone();
+    }
 
     let queue_hook = rx.on_paid.is_some();
     let id = event.id.clone();
