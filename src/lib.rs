@@ -12,8 +12,10 @@
 //!   failure becomes.
 //! - [`guard`]: what runs around every call: redaction of secrets from everything
 //!   that leaves the process, and back-pressure on in-flight work; the guardrails:
-//!   - [`guard::classify`]: what a write does (refund, take, cancel, ...), pure, shared by
-//!     confirmation, limits and audit.
+//!   - [`guard::effects`]: one table of what each Stripe write operation does (refund,
+//!     take, payout, cancel, ...), keyed by method and path, with the look-ups that fill in
+//!     what a request does not carry; [`guard::gate`]: the one gate every planned write
+//!     passes (confirm, limits, audit) to become the only thing the client sends.
 //!   - [`guard::confirm`]: a person confirms money movements (elicitation, or an
 //!     `input_required` round with a sealed `requestState` for 2026-07-28 clients).
 //!   - [`guard::pii`]: `--redact`, personal data masked in every tool output.

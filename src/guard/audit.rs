@@ -12,8 +12,7 @@ use rmcp::model::{CallToolResponse, ContentBlock};
 use serde_json::Value;
 
 use crate::{
-    guard::classify::Action,
-    store::{AuditEntry, AuditFilter, AuditOutcome, AuditRecord, DbTarget, Store},
+    store::{AuditFilter, AuditOutcome, AuditRecord, DbTarget, Store},
 };
 
 /// Unix seconds now.
@@ -31,31 +30,6 @@ pub fn utc_time(unix: i64) -> String {
         unix.rem_euclid(86_400) / 3600,
         unix.rem_euclid(3600) / 60
     )
-}
-
-/// The row written before a write is sent.
-pub fn entry(
-    tenant: &str,
-    action: &Action,
-    money: Option<(i64, &str)>,
-    confirmation: &str,
-    limit_decision: &str,
-) -> AuditEntry {
-    AuditEntry {
-        at: now(),
-        tenant: tenant.to_owned(),
-        tool: action.tool.clone(),
-        method: action.method.to_owned(),
-        path: action.path.clone(),
-        amount: money.map(|(a, _)| a).or(action.amount),
-        currency: money
-            .map(|(_, c)| c.to_owned())
-            .or_else(|| action.currency.clone()),
-        object_id: action.object_id.clone(),
-        idempotency_key: action.idempotency_key.clone(),
-        confirmation: confirmation.to_owned(),
-        limit_decision: limit_decision.to_owned(),
-    }
 }
 
 /// How a tool result ended, as the audit trail records it: `succeeded`, `failed`

@@ -1,14 +1,16 @@
 //! What runs around a call rather than inside a tool: redaction of secrets from
 //! everything that leaves the process, the back-pressure that bounds in-flight work,
-//! and the guardrails of writes: what a call does ([`classify`]), a person's
+//! and the guardrails of writes: what a write does ([`effects`]), the one gate every write passes ([`gate`]), a person's
 //! confirmation ([`confirm`]), and the masking of personal data ([`pii`]).
 
 pub mod audit;
 pub mod backpressure;
-pub mod classify;
 pub mod confirm;
+pub mod effects;
+pub mod gate;
 pub mod limits;
 pub mod pii;
+pub mod question;
 pub mod redact;
 
 use std::time::Duration;

@@ -95,6 +95,12 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit (at, id);
 CREATE INDEX audit_by_tenant ON audit (tenant, at, id);
 ",
+    // 3: what an audit row adds for issue 18: the connected account written to and the
+    // caller (an OAuth subject or key fingerprint), where known.
+    "
+ALTER TABLE audit ADD COLUMN account TEXT;
+ALTER TABLE audit ADD COLUMN caller TEXT;
+",
 ];
 
 /// PostgreSQL, the same versions. Integers are BIGINT (Unix seconds, minor units).
@@ -182,6 +188,12 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit (at, id);
 CREATE INDEX audit_by_tenant ON audit (tenant, at, id);
 ",
+    // 3: what an audit row adds for issue 18: the connected account written to and the
+    // caller (an OAuth subject or key fingerprint), where known.
+    "
+ALTER TABLE audit ADD COLUMN account TEXT;
+ALTER TABLE audit ADD COLUMN caller TEXT;
+",
 ];
 
 #[cfg(test)]
@@ -191,6 +203,6 @@ mod tests {
     #[test]
     fn both_backends_have_the_same_versions() {
         assert_eq!(SQLITE.len(), POSTGRES.len());
-        assert_eq!(LATEST, 2);
+        assert_eq!(LATEST, 3);
     }
 }

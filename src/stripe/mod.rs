@@ -15,6 +15,7 @@ pub mod key;
 pub mod payment_intents;
 pub mod payment_links;
 pub mod payouts;
+pub mod planned;
 pub mod prices;
 pub mod products;
 pub mod refunds;
@@ -24,6 +25,7 @@ pub mod subscriptions;
 
 pub use client::{Client, ClientConfig, IdempotencyKey};
 pub use error::Error;
+pub use planned::{Approved, Planned};
 pub use key::{ApiKey, Mode};
 
 use serde::{Deserialize, Deserializer};

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
-use super::{
+use super::{planned::Plan as Planned, 
     Client, Error, IdempotencyKey, List,
     client::encode_form,
     prices::{Price, Recurring},
@@ -227,12 +227,11 @@ pub struct Subscription {
 
 impl Client {
     /// Creates a subscription.
-    pub async fn create_subscription(
-        &self,
+    pub fn create_subscription(&self,
         params: &CreateSubscription,
         key: &IdempotencyKey,
-    ) -> Result<Subscription, Error> {
-        self.post("/v1/subscriptions", params, key).await
+    ) -> Result<Planned<Subscription>, Error> {
+        Planned::post("/v1/subscriptions", params, key.clone())
     }
 
     /// Retrieves a subscription; `id` must be a checked `sub_` id.
@@ -241,29 +240,26 @@ impl Client {
     }
 
     /// Updates a subscription; `id` must be a checked `sub_` id.
-    pub async fn update_subscription(
-        &self,
+    pub fn update_subscription(&self,
         id: &str,
         params: &UpdateSubscription,
         key: &IdempotencyKey,
-    ) -> Result<Subscription, Error> {
-        self.post(&format!("/v1/subscriptions/{id}"), params, key)
-            .await
+    ) -> Result<Planned<Subscription>, Error> {
+        Planned::post(format!("/v1/subscriptions/{id}"), params, key.clone())
     }
 
     /// Cancels a subscription now; `id` must be a checked `sub_` id.
-    pub async fn cancel_subscription(
-        &self,
+    pub fn cancel_subscription(&self,
         id: &str,
         params: &CancelSubscription,
         key: &IdempotencyKey,
-    ) -> Result<Subscription, Error> {
+    ) -> Result<Planned<Subscription>, Error> {
         let query = encode_form(params)?;
         let path = if query.is_empty() {
             format!("/v1/subscriptions/{id}")
         } else {
             format!("/v1/subscriptions/{id}?{query}")
         };
-        self.delete(&path, key).await
+        Ok(Planned::delete(path, key.clone()))
     }
 }

@@ -106,11 +106,7 @@ impl StripeMcp {
         Parameters(args): Parameters<CreatePaymentLinkArgs>,
     ) -> Result<Json<PaymentLinkOutput>, ToolError> {
         let (params, key) = build_request(args)?;
-        let link = self
-            .client
-            .create_payment_link(&params, &key)
-            .await
-            .map_err(|e| self.stripe_error(e, Some(&key)))?;
+        let link = self.write(self.client.create_payment_link(&params, &key), &key).await?;
         Ok(Json(PaymentLinkOutput {
             url: link.url,
             id: link.id,

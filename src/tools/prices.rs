@@ -250,11 +250,7 @@ impl StripeMcp {
         Parameters(args): Parameters<CreatePriceArgs>,
     ) -> Result<Json<CreatePriceOutput>, ToolError> {
         let (params, key) = build_request(args)?;
-        let price = self
-            .client
-            .create_price(&params, &key)
-            .await
-            .map_err(|e| self.stripe_error(e, Some(&key)))?;
+        let price = self.write(self.client.create_price(&params, &key), &key).await?;
         Ok(Json(CreatePriceOutput {
             price: price.into(),
             idempotency_key: key.as_str().to_owned(),
