@@ -630,21 +630,34 @@ impl StripeMcp {
         let notes = Arc::new(CallNotes::default());
         // Every write the tool makes passes the guard (`guard::gate`), which reads this
         // frame: the person to ask, and the 2026-07-28 state and answers echoed back.
-        let frame = Arc::new(guard::gate::CallFrame {
-            context: context.clone(),
-            request_state: request.request_state.clone(),
-            input_responses: request.input_responses.clone(),
-            caller: Some(self.client.key_fingerprint()),
-            asked: Default::default(),
-            state_used: Default::default(),
-        });
+        let frame = Arc::new(guard::gate::CallFrame::new(
+            context.clone(),
+            request.request_state.clone(),
+            request.input_responses.clone(),
+            Some(self.client.key_fingerprint()),
+        ));
         let tool_name = request.name.to_string();
         let call = async {
             let tcc = ToolCallContext::new(self, request, context);
             let response = match deadline {
-                Some(d) => tokio::time::timeout(d, self.tool_router.call(tcc))
-                    .await
-                    .map_err(|_| DeadlinePassed),
+                // The deadline bounds the tool's own work: a person's time to answer a
+                // confirmation (inside the tool's write) moves it.
+                Some(d) => {
+                    let started = tokio::time::Instant::now();
+                    let mut tool = std::pin::pin!(self.tool_router.call(tcc));
+                    loop {
+                        let waited = frame.waited();
+                        tokio::select! {
+                            r = &mut tool => break Ok(r),
+                            () = tokio::time::sleep_until(started + d + waited) => {
+                                if frame.waited() > waited {
+                                    continue;
+                                }
+                                break Err(DeadlinePassed);
+                            }
+                        }
+                    }
+                }
                 None => Ok(self.tool_router.call(tcc).await),
             };
             // The guard asked the person through an `input_required` round instead.

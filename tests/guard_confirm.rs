@@ -37,7 +37,8 @@ const CHARGE: &str = "ch_3PaymentsFixture";
 /// The caller's idempotency key, which must reach Stripe unchanged.
 const IDEM: &str = "refund-order-42";
 /// What the form must say: amount, charge, who paid, when, what was refunded before.
-const QUESTION: &str = "Refund $10.00 of charge ch_3PaymentsFixture (jane@example.com, paid $20.00 on 2 Dec 2026, $5.00 already refunded).";
+/// The same for the typed tool and `stripe_api_write`: the question is about the request.
+const QUESTION: &str = "Refund $10.00 of charge ch_3PaymentsFixture (payer \"jane@example.com\", paid $20.00 on 2 Dec 2026, $5.00 already refunded). On this server's own Stripe account. Request: POST /v1/refunds with amount=1000, charge=ch_3PaymentsFixture.";
 
 /// How the person answers.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -368,19 +369,21 @@ async fn a_refund_through_the_generic_write_is_asked_as_the_same_refund_and_decl
     );
     assert_eq!(e["kind"], "declined_by_user", "{e}");
     assert_eq!(person.asked(), [QUESTION]);
-    // A write this server cannot classify is asked too, naming what would be sent.
+    // A write this server does not know is asked too, naming what would be sent.
     let e = common::err(
         &call(
             &client,
             "stripe_api_write",
-            json!({"method": "POST", "path": "/v1/coupons", "params": {"percent_off": 100, "duration": "forever"}}),
+            json!({"method": "POST", "path": "/v1/brand_new_things", "params": {"percent_off": 100, "duration": "forever"}}),
         )
         .await,
     );
     assert_eq!(e["kind"], "declined_by_user", "{e}");
     let asked = person.asked();
     assert!(
-        asked[1].contains("POST /v1/coupons") && asked[1].contains("percent_off=100"),
+        asked[1].contains("does not know")
+            && asked[1].contains("POST /v1/brand_new_things")
+            && asked[1].contains("percent_off=100"),
         "{asked:?}"
     );
     assert!(writes(&stripe).await.is_empty());
@@ -689,11 +692,11 @@ async fn payments_cancellations_and_finalizations_are_asked_with_what_stripe_say
     assert_eq!(
         person.asked(),
         [
-            "Charge $20.00 from jane@example.com now: confirm payment intent pi_3PaymentsFixture, created 14 Nov 2023.",
-            "Cancel payment intent pi_3PaymentsFixture for $20.00 from jane@example.com, created 14 Nov 2023: it can no longer be paid.",
-            "Cancel subscription sub_1NnmX4GPxmnHQRkJrhGrFloA of customer cus_Oaxlz8kB0PJWGa (active, $20.00 a month) now: the customer stops being billed and loses access.",
-            "Finalize invoice in_1NnmX4GPxmnHQRkJyyhHiHYa for $25.00 to cus_Oaxlz8kB0PJWGa: it can no longer be edited, and with automatic collection Stripe then charges the customer.",
-            "Charge ¥500 now to customer cus_1: a payment intent created and confirmed at once.",
+            "Take a payment of $20.00 through a payment intent (payment intent pi_3PaymentsFixture) (payer \"jane@example.com\"). On this server's own Stripe account. Request: POST /v1/payment_intents/pi_3PaymentsFixture/confirm with payment_method=\"pm_card_visa\".",
+            "Cancel payment intent pi_3PaymentsFixture: this stops it for good. On this server's own Stripe account. Request: POST /v1/payment_intents/pi_3PaymentsFixture/cancel.",
+            "Cancel subscription sub_1NnmX4GPxmnHQRkJrhGrFloA: this stops it for good. On this server's own Stripe account. Request: DELETE /v1/subscriptions/sub_1NnmX4GPxmnHQRkJrhGrFloA.",
+            "Take a payment of $25.00 through an invoice Stripe charges (invoice in_1NnmX4GPxmnHQRkJyyhHiHYa) (payer \"cus_Oaxlz8kB0PJWGa\", with automatic collection Stripe then charges the customer). On this server's own Stripe account. Request: POST /v1/invoices/in_1NnmX4GPxmnHQRkJyyhHiHYa/finalize.",
+            "Take a payment of ¥500 through a payment intent (customer cus_1). On this server's own Stripe account. Request: POST /v1/payment_intents with amount=500, confirm=true, currency=jpy, customer=cus_1, automatic_payment_methods[allow_redirects]=\"never\", automatic_payment_methods[enabled]=\"true\", payment_method=\"pm_card_visa\".",
         ]
     );
     assert!(writes(&stripe).await.is_empty());

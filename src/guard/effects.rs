@@ -226,7 +226,7 @@ pub static TABLE: &[(Method, &str, Rule)] = &[
     (Post, "/v1/identity/verification_sessions/{session}", Ordinary),
     (Post, "/v1/identity/verification_sessions/{session}/cancel", Cancel),
     (Post, "/v1/identity/verification_sessions/{session}/redact", Irreversible),
-    (Post, "/v1/invoiceitems", Ordinary),
+    (Post, "/v1/invoiceitems", InvoiceItemCreate),
     (Delete, "/v1/invoiceitems/{invoiceitem}", Irreversible),
     (Post, "/v1/invoiceitems/{invoiceitem}", Ordinary),
     (Post, "/v1/invoices", InvoiceCreate),

@@ -48,6 +48,44 @@ pub struct CallFrame {
     pub asked: Mutex<Option<InputRequiredResult>>,
     /// True once this call's sealed confirmation has approved a request: it approves one.
     pub state_used: Mutex<bool>,
+    /// Time spent waiting for a person (done, and since when for one in progress): a
+    /// call's deadline does not count it.
+    pub waiting: Mutex<(std::time::Duration, Option<std::time::Instant>)>,
+}
+
+impl CallFrame {
+    /// A frame for one call.
+    pub fn new(
+        context: RequestContext<RoleServer>,
+        request_state: Option<String>,
+        input_responses: Option<InputResponses>,
+        caller: Option<String>,
+    ) -> CallFrame {
+        CallFrame {
+            context,
+            request_state,
+            input_responses,
+            caller,
+            asked: Mutex::default(),
+            state_used: Mutex::default(),
+            waiting: Mutex::default(),
+        }
+    }
+
+    /// How long this call has waited for a person so far.
+    pub fn waited(&self) -> std::time::Duration {
+        let w = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        w.0 + w.1.map(|since| since.elapsed()).unwrap_or_default()
+    }
+
+    fn wait(&self, on: bool) {
+        let mut w = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        match (on, w.1.take()) {
+            (true, _) => w.1 = Some(std::time::Instant::now()),
+            (false, Some(since)) => w.0 += since.elapsed(),
+            (false, None) => {}
+        }
+    }
 }
 
 tokio::task_local! {
@@ -478,11 +516,13 @@ async fn confirm_step(
         ));
         return Err((Refusal::BadState(ASKED.into()), planned));
     }
-    match context
+    frame.wait(true);
+    let answer = context
         .peer
         .create_elicitation_with_timeout(params, Some(guard.confirm_timeout))
-        .await
-    {
+        .await;
+    frame.wait(false);
+    match answer {
         Ok(answer) => match confirm::decide(&answer) {
             Gate::Refuse(r) => Err((r, planned)),
             _ => Ok((planned, "confirmed")),

@@ -154,7 +154,7 @@ pub fn ask(planned: &Planned, d: &Decision) -> String {
     let object = d
         .object_id
         .as_deref()
-        .map(|o| format!(" {}", clean(o, KEY_VALUE_MAX)))
+        .map(|o| format!(" {}{}", noun(o), clean(o, KEY_VALUE_MAX)))
         .unwrap_or_default();
     let head = match d.kind {
         Kind::Refund => format!(
@@ -162,9 +162,13 @@ pub fn ask(planned: &Planned, d: &Decision) -> String {
             amount.unwrap_or_else(|| "an amount not known beforehand".into())
         ),
         Kind::Take => format!(
-            "Take a payment of {} ({}{object})",
+            "Take a payment of {} through {}{}",
             amount.unwrap_or_else(|| "an amount not known beforehand".into()),
-            what_takes(planned)
+            what_takes(planned),
+            d.object_id
+                .as_deref()
+                .map(|o| format!(" ({}{})", noun(o), clean(o, KEY_VALUE_MAX)))
+                .unwrap_or_default()
         ),
         Kind::Payout => format!(
             "Send {} out of the Stripe balance{}",
@@ -206,6 +210,29 @@ pub fn ask(planned: &Planned, d: &Decision) -> String {
     )
 }
 
+/// What an id names, from its prefix ("charge ", "invoice ", ...), or nothing.
+fn noun(id: &str) -> &'static str {
+    let prefix = id.split('_').next().unwrap_or_default();
+    match prefix {
+        "ch" | "py" => "charge ",
+        "pi" => "payment intent ",
+        "in" => "invoice ",
+        "sub" => "subscription ",
+        "cs" => "checkout session ",
+        "cus" => "customer ",
+        "acct" => "account ",
+        "po" => "payout ",
+        "tr" => "transfer ",
+        "fee" => "application fee ",
+        "dp" | "du" => "dispute ",
+        "cn" => "credit note ",
+        "plink" => "payment link ",
+        "seti" => "setup intent ",
+        "qt" => "quote ",
+        _ => "",
+    }
+}
+
 /// What a take is, from its path.
 fn what_takes(planned: &Planned) -> &'static str {
     let p = planned.path.as_str();
@@ -217,8 +244,12 @@ fn what_takes(planned: &Planned) -> &'static str {
         "a payment link"
     } else if p.contains("subscription") || p.starts_with("/v1/quotes") {
         "a subscription"
+    } else if p.starts_with("/v1/payment_intents") {
+        "a payment intent"
+    } else if p.starts_with("/v1/charges") {
+        "a charge"
     } else {
-        "a payment"
+        "a Stripe request"
     }
 }
 
