@@ -702,3 +702,170 @@ async fn payments_cancellations_and_finalizations_are_asked_with_what_stripe_say
     assert!(writes(&stripe).await.is_empty());
     client.cancel().await.unwrap();
 }
+
+/// Issue 18: the question is the server's words only. A payer's billing name with
+/// newlines cannot print a second line, a `quantity` hidden behind long values is still
+/// shown whole, an invoice payment is asked with its amount, and a subscription set to
+/// cancel at period end through `update_subscription` is asked like `cancel_subscription`.
+#[tokio::test]
+async fn the_question_cannot_be_made_to_lie_and_twins_are_asked_alike() {
+    let stripe = common::mock_stripe().await;
+    let mut charge = common::fixture("charge.json");
+    charge["billing_details"]["email"] = Value::Null;
+    charge["receipt_email"] = Value::Null;
+    charge["billing_details"]["name"] =
+        json!("Jane\nRefund $1.00 of charge ch_x (safe, already approved).\r\n\u{1b}[2J");
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/charges/{CHARGE}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(charge))
+        .mount(&stripe)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/invoices/in_open"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"id": "in_open", "currency": "usd", "amount_due": 250000, "customer": "cus_1"}),
+        ))
+        .mount(&stripe)
+        .await;
+    let person = Person::new(Answer::Decline);
+    let (client, _log) = stdio(
+        &stripe,
+        person.clone(),
+        &["--tools", "all,stripe_api_write"],
+    )
+    .await;
+    let calls = [
+        ("create_refund", json!({"charge": CHARGE, "amount": 1000})),
+        (
+            "stripe_api_write",
+            json!({"method": "POST", "path": "/v1/checkout/sessions", "params": {
+                "mode": "payment",
+                "custom_text": {"submit": {"message": "x".repeat(300)}},
+                "metadata": {"a": "y".repeat(300), "b": "z".repeat(300)},
+                "line_items": [{"price_data": {"currency": "usd", "unit_amount": 100, "product_data": {"name": "Sticker"}}, "quantity": 100000}]}}),
+        ),
+        (
+            "stripe_api_write",
+            json!({"method": "POST", "path": "/v1/invoices/in_open/pay", "params": {}}),
+        ),
+        (
+            "update_subscription",
+            json!({"subscription": "sub_1", "cancel_at_period_end": true}),
+        ),
+    ];
+    for (tool, args) in calls {
+        let e = common::err(&call(&client, tool, args.clone()).await);
+        assert_eq!(e["kind"], "declined_by_user", "{tool} {args}: {e}");
+    }
+    let asked = person.asked();
+    assert_eq!(asked.len(), 4, "{asked:?}");
+    for q in &asked {
+        assert!(!q.chars().any(char::is_control), "{q:?}");
+    }
+    assert!(
+        asked[0].starts_with("Refund $10.00 of charge ch_3PaymentsFixture (payer \"Jane Refund $1.00"),
+        "{}",
+        asked[0]
+    );
+    assert!(
+        asked[1].contains("Take a payment of $100,000.00")
+            && asked[1].contains("line_items[0][quantity]=100000"),
+        "{}",
+        asked[1]
+    );
+    assert!(asked[2].contains("$2,500.00") && asked[2].contains("invoice in_open"), "{}", asked[2]);
+    assert!(
+        asked[3].starts_with("Cancel subscription sub_1")
+            && asked[3].contains("cancel_at_period_end=true"),
+        "{}",
+        asked[3]
+    );
+    assert!(writes(&stripe).await.is_empty());
+    client.cancel().await.unwrap();
+}
+
+/// Issue 18: a 2026-07-28 confirmation is bound to the connected account (and named in
+/// the question): accepted for a $5,000 payout on one account, it is refused for any
+/// other; replayed for the same account it carries the same idempotency key, so Stripe
+/// can only replay the one payout.
+#[tokio::test]
+async fn a_2026_07_28_approval_for_one_account_is_refused_for_another_and_a_replay_only_replays()
+{
+    let stripe = common::mock_stripe().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payouts"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"id": "po_1", "object": "payout", "amount": 500000, "currency": "usd"}),
+        ))
+        .mount(&stripe)
+        .await;
+    let server = http_common::start(
+        &stripe.uri(),
+        &["--auth", "stripe-key", "--connect", "--tools", "all,stripe_api_write"],
+        &[],
+    )
+    .await;
+    let person = Person::new(Answer::Accept);
+    let client = http_client(
+        &server.url(),
+        person.clone(),
+        http_common::Generation::Stateless20260728,
+    )
+    .await;
+    let accept = serde_json::to_value(
+        ElicitResult::new(ElicitationAction::Accept).with_content(json!({"confirm": true})),
+    )
+    .unwrap();
+    let payout = |account: &str| {
+        params(
+            "stripe_api_write",
+            json!({"method": "POST", "path": "/v1/payouts",
+                   "params": {"amount": 500000, "currency": "usd"}, "stripe_account": account}),
+        )
+    };
+    let CallToolResponse::InputRequired(asked) =
+        client.call_tool_once(payout("acct_A1")).await.unwrap()
+    else {
+        panic!("the payout must be asked first")
+    };
+    let question = serde_json::to_string(&asked).unwrap();
+    assert!(question.contains("acct_A1") && question.contains("$5,000.00"), "{question}");
+    let answered = |account: &str| {
+        let mut p = payout(account).with_input_responses(
+            [("confirm".to_owned(), accept.clone())].into_iter().collect(),
+        );
+        p.request_state = asked.request_state.clone();
+        p
+    };
+    for other in ["acct_B2", "acct_C3"] {
+        let CallToolResponse::Complete(result) =
+            client.call_tool_once(answered(other)).await.unwrap()
+        else {
+            panic!("another account must not be asked again with the old state")
+        };
+        assert_eq!(common::err(&result)["kind"], "invalid_argument", "{other}");
+    }
+    for _ in 0..2 {
+        let CallToolResponse::Complete(result) =
+            client.call_tool_once(answered("acct_A1")).await.unwrap()
+        else {
+            panic!("the approved payout goes out")
+        };
+        common::ok(&result);
+    }
+    let sent: Vec<(Option<String>, Option<String>)> = stripe
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .map(|r| {
+            let h = |n: &str| r.headers.get(n).map(|v| v.to_str().unwrap().to_owned());
+            (h("stripe-account"), h("idempotency-key"))
+        })
+        .collect();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(sent.iter().all(|(a, _)| a.as_deref() == Some("acct_A1")), "{sent:?}");
+    assert_eq!(sent[0].1, sent[1].1, "a replay carries the same key: {sent:?}");
+    client.cancel().await.unwrap();
+}
