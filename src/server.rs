@@ -678,20 +678,14 @@ impl StripeMcp {
                 None => Ok(self.tool_router.call(tcc).await),
             };
             // The guard asked the person through an `input_required` round instead.
-            let asked = frame
-                .asked
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take();
+            let asked = frame.asked.lock().unwrap_or_else(|e| e.into_inner()).take();
             match asked {
                 Some(input) => Ok(Ok(CallToolResponse::InputRequired(input))),
                 None => response,
             }
         };
-        let call = guard::gate::CALL.scope(
-            frame.clone(),
-            guard::gate::CALL_TOOL.scope(tool_name, call),
-        );
+        let call =
+            guard::gate::CALL.scope(frame.clone(), guard::gate::CALL_TOOL.scope(tool_name, call));
         // The account rides with the call: the guards' lookups and the tool's requests
         // both act on it.
         let call = CALL_NOTES

@@ -763,7 +763,8 @@ async fn the_question_cannot_be_made_to_lie_and_twins_are_asked_alike() {
         assert!(!q.chars().any(char::is_control), "{q:?}");
     }
     assert!(
-        asked[0].starts_with("Refund $10.00 of charge ch_3PaymentsFixture (payer \"Jane Refund $1.00"),
+        asked[0]
+            .starts_with("Refund $10.00 of charge ch_3PaymentsFixture (payer \"Jane Refund $1.00"),
         "{}",
         asked[0]
     );
@@ -773,7 +774,11 @@ async fn the_question_cannot_be_made_to_lie_and_twins_are_asked_alike() {
         "{}",
         asked[1]
     );
-    assert!(asked[2].contains("$2,500.00") && asked[2].contains("invoice in_open"), "{}", asked[2]);
+    assert!(
+        asked[2].contains("$2,500.00") && asked[2].contains("invoice in_open"),
+        "{}",
+        asked[2]
+    );
     assert!(
         asked[3].starts_with("Cancel subscription sub_1")
             && asked[3].contains("cancel_at_period_end=true"),
@@ -789,8 +794,7 @@ async fn the_question_cannot_be_made_to_lie_and_twins_are_asked_alike() {
 /// other; replayed for the same account it carries the same idempotency key, so Stripe
 /// can only replay the one payout.
 #[tokio::test]
-async fn a_2026_07_28_approval_for_one_account_is_refused_for_another_and_a_replay_only_replays()
-{
+async fn a_2026_07_28_approval_for_one_account_is_refused_for_another_and_a_replay_only_replays() {
     let stripe = common::mock_stripe().await;
     Mock::given(method("POST"))
         .and(path("/v1/payouts"))
@@ -801,7 +805,13 @@ async fn a_2026_07_28_approval_for_one_account_is_refused_for_another_and_a_repl
         .await;
     let server = http_common::start(
         &stripe.uri(),
-        &["--auth", "stripe-key", "--connect", "--tools", "all,stripe_api_write"],
+        &[
+            "--auth",
+            "stripe-key",
+            "--connect",
+            "--tools",
+            "all,stripe_api_write",
+        ],
         &[],
     )
     .await;
@@ -829,10 +839,15 @@ async fn a_2026_07_28_approval_for_one_account_is_refused_for_another_and_a_repl
         panic!("the payout must be asked first")
     };
     let question = serde_json::to_string(&asked).unwrap();
-    assert!(question.contains("acct_A1") && question.contains("$5,000.00"), "{question}");
+    assert!(
+        question.contains("acct_A1") && question.contains("$5,000.00"),
+        "{question}"
+    );
     let answered = |account: &str| {
         let mut p = payout(account).with_input_responses(
-            [("confirm".to_owned(), accept.clone())].into_iter().collect(),
+            [("confirm".to_owned(), accept.clone())]
+                .into_iter()
+                .collect(),
         );
         p.request_state = asked.request_state.clone();
         p
@@ -865,7 +880,13 @@ async fn a_2026_07_28_approval_for_one_account_is_refused_for_another_and_a_repl
         })
         .collect();
     assert_eq!(sent.len(), 2, "{sent:?}");
-    assert!(sent.iter().all(|(a, _)| a.as_deref() == Some("acct_A1")), "{sent:?}");
-    assert_eq!(sent[0].1, sent[1].1, "a replay carries the same key: {sent:?}");
+    assert!(
+        sent.iter().all(|(a, _)| a.as_deref() == Some("acct_A1")),
+        "{sent:?}"
+    );
+    assert_eq!(
+        sent[0].1, sent[1].1,
+        "a replay carries the same key: {sent:?}"
+    );
     client.cancel().await.unwrap();
 }

@@ -473,9 +473,24 @@ async fn every_way_to_move_money_counts_against_its_cap_and_nothing_over_it_is_s
     let stripe = stripe(Duration::ZERO).await;
     get_answers(&stripe, "/v1/invoices/in_open", json!({"id": "in_open", "currency": "usd", "amount_due": 5000, "customer": "cus_1", "collection_method": "charge_automatically"})).await;
     get_answers(&stripe, "/v1/invoices/in_draft", json!({"id": "in_draft", "currency": "usd", "amount_due": 0, "auto_advance": true, "collection_method": "charge_automatically"})).await;
-    get_answers(&stripe, "/v1/application_fees/fee_1", json!({"id": "fee_1", "currency": "usd", "amount": 5000, "amount_refunded": 0})).await;
-    get_answers(&stripe, "/v1/transfers/tr_1", json!({"id": "tr_1", "currency": "usd", "amount": 5000, "amount_reversed": 0})).await;
-    get_answers(&stripe, "/v1/prices/price_big", json!({"id": "price_big", "currency": "usd", "unit_amount": 5000})).await;
+    get_answers(
+        &stripe,
+        "/v1/application_fees/fee_1",
+        json!({"id": "fee_1", "currency": "usd", "amount": 5000, "amount_refunded": 0}),
+    )
+    .await;
+    get_answers(
+        &stripe,
+        "/v1/transfers/tr_1",
+        json!({"id": "tr_1", "currency": "usd", "amount": 5000, "amount_reversed": 0}),
+    )
+    .await;
+    get_answers(
+        &stripe,
+        "/v1/prices/price_big",
+        json!({"id": "price_big", "currency": "usd", "unit_amount": 5000}),
+    )
+    .await;
     get_answers(&stripe, "/v1/invoiceitems", json!({"object": "list", "data": [{"id": "ii_1", "amount": 5000, "currency": "usd"}], "has_more": false})).await;
     let s = server(
         &stripe,
@@ -492,28 +507,109 @@ async fn every_way_to_move_money_counts_against_its_cap_and_nothing_over_it_is_s
         ],
     )
     .await;
-    let generic = |m: &str, p: &str, params: Value| json!({"method": m, "path": p, "params": params});
+    let generic =
+        |m: &str, p: &str, params: Value| json!({"method": m, "path": p, "params": params});
     let cases = [
         // Refunds by other names.
-        ("stripe_api_write", generic("POST", "/v1/credit_notes", json!({"invoice": "in_open", "refund_amount": 5000})), "refund"),
-        ("stripe_api_write", generic("POST", "/v1/application_fees/fee_1/refunds", json!({})), "refund"),
-        ("stripe_api_write", generic("POST", "/v1/transfers/tr_1/reversals", json!({})), "refund"),
+        (
+            "stripe_api_write",
+            generic(
+                "POST",
+                "/v1/credit_notes",
+                json!({"invoice": "in_open", "refund_amount": 5000}),
+            ),
+            "refund",
+        ),
+        (
+            "stripe_api_write",
+            generic("POST", "/v1/application_fees/fee_1/refunds", json!({})),
+            "refund",
+        ),
+        (
+            "stripe_api_write",
+            generic("POST", "/v1/transfers/tr_1/reversals", json!({})),
+            "refund",
+        ),
         // A currency that is not the charge's is counted in the charge's.
-        ("stripe_api_write", generic("POST", "/v1/refunds", json!({"charge": CHARGE, "amount": 1500, "currency": "eur"})), "refund"),
+        (
+            "stripe_api_write",
+            generic(
+                "POST",
+                "/v1/refunds",
+                json!({"charge": CHARGE, "amount": 1500, "currency": "eur"}),
+            ),
+            "refund",
+        ),
         // Payment intent and charge both named: counted from the charge Stripe refunds.
-        ("stripe_api_write", generic("POST", "/v1/refunds", json!({"charge": CHARGE, "payment_intent": "pi_unrelated", "amount": 1500})), "refund"),
+        (
+            "stripe_api_write",
+            generic(
+                "POST",
+                "/v1/refunds",
+                json!({"charge": CHARGE, "payment_intent": "pi_unrelated", "amount": 1500}),
+            ),
+            "refund",
+        ),
         // Invoices Stripe charges by itself.
         ("finalize_invoice", json!({"invoice": "in_open"}), "take"),
-        ("stripe_api_write", generic("POST", "/v1/invoices/in_open/pay", json!({})), "take"),
-        ("create_invoice", json!({"customer": "cus_1", "auto_advance": true, "pending_invoice_items_behavior": "include"}), "take"),
-        ("create_invoice_item", json!({"customer": "cus_1", "invoice": "in_draft", "amount": 5000, "currency": "usd"}), "take"),
+        (
+            "stripe_api_write",
+            generic("POST", "/v1/invoices/in_open/pay", json!({})),
+            "take",
+        ),
+        (
+            "create_invoice",
+            json!({"customer": "cus_1", "auto_advance": true, "pending_invoice_items_behavior": "include"}),
+            "take",
+        ),
+        (
+            "create_invoice_item",
+            json!({"customer": "cus_1", "invoice": "in_draft", "amount": 5000, "currency": "usd"}),
+            "take",
+        ),
         // The generic twins of the capped typed tools, and payment links.
-        ("stripe_api_write", generic("POST", "/v1/checkout/sessions", json!({"mode": "payment", "line_items": [{"price_data": {"currency": "usd", "unit_amount": 100_000_000, "product_data": {"name": "x"}}, "quantity": 1}]})), "take"),
-        ("stripe_api_write", generic("POST", "/v1/subscriptions/sub_1", json!({"items": [{"price": "price_big"}]})), "take"),
-        ("create_payment_link", json!({"line_items": [{"price": "price_big", "quantity": 1}]}), "take"),
+        (
+            "stripe_api_write",
+            generic(
+                "POST",
+                "/v1/checkout/sessions",
+                json!({"mode": "payment", "line_items": [{"price_data": {"currency": "usd", "unit_amount": 100_000_000, "product_data": {"name": "x"}}, "quantity": 1}]}),
+            ),
+            "take",
+        ),
+        (
+            "stripe_api_write",
+            generic(
+                "POST",
+                "/v1/subscriptions/sub_1",
+                json!({"items": [{"price": "price_big"}]}),
+            ),
+            "take",
+        ),
+        (
+            "create_payment_link",
+            json!({"line_items": [{"price": "price_big", "quantity": 1}]}),
+            "take",
+        ),
         // Payouts and transfers have their own cap.
-        ("stripe_api_write", generic("POST", "/v1/payouts", json!({"amount": 500_000, "currency": "usd"})), "payout"),
-        ("stripe_api_write", generic("POST", "/v1/transfers", json!({"amount": 5000, "currency": "usd", "destination": "acct_1"})), "payout"),
+        (
+            "stripe_api_write",
+            generic(
+                "POST",
+                "/v1/payouts",
+                json!({"amount": 500_000, "currency": "usd"}),
+            ),
+            "payout",
+        ),
+        (
+            "stripe_api_write",
+            generic(
+                "POST",
+                "/v1/transfers",
+                json!({"amount": 5000, "currency": "usd", "destination": "acct_1"}),
+            ),
+            "payout",
+        ),
     ];
     for (tool, args, kind) in cases {
         let e = common::err(&s.call(tool, args.clone()).await);
@@ -523,11 +619,21 @@ async fn every_way_to_move_money_counts_against_its_cap_and_nothing_over_it_is_s
     }
     // A path this server does not know is refused while any cap is set.
     let e = common::err(
-        &s.call("stripe_api_write", generic("POST", "/v1/brand_new_money_mover", json!({"amount": 1})))
-            .await,
+        &s.call(
+            "stripe_api_write",
+            generic("POST", "/v1/brand_new_money_mover", json!({"amount": 1})),
+        )
+        .await,
     );
     assert_eq!(e["kind"], "limit_exceeded", "{e}");
-    assert!(e["message"].as_str().unwrap().contains("does not know") || e["message"].as_str().unwrap().contains("not a Stripe operation"), "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("does not know")
+            || e["message"]
+                .as_str()
+                .unwrap()
+                .contains("not a Stripe operation"),
+        "{e}"
+    );
     s.stop().await;
     assert_eq!(writes_received(&stripe).await, Vec::<String>::new());
 }
@@ -547,8 +653,14 @@ async fn audit_rows_record_the_request_sent_its_key_and_the_confirmation_outcome
         .mount(&stripe)
         .await;
     let s = server(&stripe, &db, &[]).await;
-    common::ok(&s.call("create_customer", json!({"email": "a@b.example"})).await);
-    common::ok(&s.call("create_refund", json!({"charge": CHARGE, "amount": 100})).await);
+    common::ok(
+        &s.call("create_customer", json!({"email": "a@b.example"}))
+            .await,
+    );
+    common::ok(
+        &s.call("create_refund", json!({"charge": CHARGE, "amount": 100}))
+            .await,
+    );
     s.stop().await;
     let received = stripe.received_requests().await.unwrap();
     let sent_key = |p: &str| {
@@ -560,15 +672,29 @@ async fn audit_rows_record_the_request_sent_its_key_and_the_confirmation_outcome
             .unwrap()
     };
     let rows = audit_rows(&db);
-    let customer = rows.iter().find(|r| r["tool"] == "create_customer").unwrap();
+    let customer = rows
+        .iter()
+        .find(|r| r["tool"] == "create_customer")
+        .unwrap();
     assert_eq!(customer["method"], "POST", "{customer}");
     assert_eq!(customer["path"], "/v1/customers", "{customer}");
     assert_eq!(customer["confirmation"], "not_needed", "{customer}");
-    assert_eq!(customer["idempotency_key"], sent_key("/v1/customers"), "{customer}");
+    assert_eq!(
+        customer["idempotency_key"],
+        sent_key("/v1/customers"),
+        "{customer}"
+    );
     let refund = rows.iter().find(|r| r["tool"] == "create_refund").unwrap();
     assert_eq!(refund["confirmation"], "unavailable", "{refund}");
-    assert_eq!(refund["idempotency_key"], sent_key("/v1/refunds"), "{refund}");
-    assert!(refund["caller"].as_str().unwrap().starts_with("key:"), "{refund}");
+    assert_eq!(
+        refund["idempotency_key"],
+        sent_key("/v1/refunds"),
+        "{refund}"
+    );
+    assert!(
+        refund["caller"].as_str().unwrap().starts_with("key:"),
+        "{refund}"
+    );
     assert!(!refund.to_string().contains(common::TEST_KEY));
 }
 
@@ -593,7 +719,13 @@ fn an_unknown_db_scheme_is_refused_and_its_password_never_printed() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(all.contains("mysql://") && all.contains("not served"), "{all}");
+    assert!(
+        all.contains("mysql://") && all.contains("not served"),
+        "{all}"
+    );
     assert!(!all.contains("SECRETPASS"), "{all}");
-    assert!(std::fs::read_dir(&dir).unwrap().next().is_none(), "nothing is created");
+    assert!(
+        std::fs::read_dir(&dir).unwrap().next().is_none(),
+        "nothing is created"
+    );
 }

@@ -102,7 +102,8 @@ async fn a_redirect_is_never_followed_and_nothing_reaches_its_target() {
     }
     let c = client(&a.uri(), Opts::default());
 
-    let err = send_refund(&c, &refund(), &IdempotencyKey::generate()).await
+    let err = send_refund(&c, &refund(), &IdempotencyKey::generate())
+        .await
         .unwrap_err();
     let Error::Redirect {
         status, location, ..
@@ -211,7 +212,8 @@ async fn a_hanging_upstream_is_given_up_on_at_the_call_deadline_retries_included
         },
     );
     let started = Instant::now();
-    let err = send_refund(&c, &refund(), &IdempotencyKey::generate()).await
+    let err = send_refund(&c, &refund(), &IdempotencyKey::generate())
+        .await
         .unwrap_err();
     let took = started.elapsed();
     assert!(
@@ -379,7 +381,11 @@ async fn after_a_definite_refusal_the_same_write_gets_a_fresh_derived_key() {
 }
 
 /// Sends a refund the way the server's tools do after the guard approved it.
-async fn send_refund(c: &Client, params: &CreateRefund, key: &IdempotencyKey) -> Result<Refund, Error> {
+async fn send_refund(
+    c: &Client,
+    params: &CreateRefund,
+    key: &IdempotencyKey,
+) -> Result<Refund, Error> {
     let plan = c.create_refund(params, key).expect("plan");
     c.send(&Approved::unguarded_for_tests(plan.planned)).await
 }

@@ -11,9 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rmcp::model::{CallToolResponse, ContentBlock};
 use serde_json::Value;
 
-use crate::{
-    store::{AuditFilter, AuditOutcome, AuditRecord, DbTarget, Store},
-};
+use crate::store::{AuditFilter, AuditOutcome, AuditRecord, DbTarget, Store};
 
 /// Unix seconds now.
 pub fn now() -> i64 {

@@ -132,25 +132,65 @@ pub static TABLE: &[(Method, &str, Rule)] = &[
     (Delete, "/v1/accounts/{account}", Irreversible),
     (Post, "/v1/accounts/{account}", Irreversible),
     (Post, "/v1/accounts/{account}/bank_accounts", Irreversible),
-    (Delete, "/v1/accounts/{account}/bank_accounts/{id}", Irreversible),
-    (Post, "/v1/accounts/{account}/bank_accounts/{id}", Irreversible),
-    (Post, "/v1/accounts/{account}/capabilities/{capability}", Ordinary),
-    (Post, "/v1/accounts/{account}/external_accounts", Irreversible),
-    (Delete, "/v1/accounts/{account}/external_accounts/{id}", Irreversible),
-    (Post, "/v1/accounts/{account}/external_accounts/{id}", Irreversible),
+    (
+        Delete,
+        "/v1/accounts/{account}/bank_accounts/{id}",
+        Irreversible,
+    ),
+    (
+        Post,
+        "/v1/accounts/{account}/bank_accounts/{id}",
+        Irreversible,
+    ),
+    (
+        Post,
+        "/v1/accounts/{account}/capabilities/{capability}",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/accounts/{account}/external_accounts",
+        Irreversible,
+    ),
+    (
+        Delete,
+        "/v1/accounts/{account}/external_accounts/{id}",
+        Irreversible,
+    ),
+    (
+        Post,
+        "/v1/accounts/{account}/external_accounts/{id}",
+        Irreversible,
+    ),
     (Post, "/v1/accounts/{account}/login_links", Irreversible),
     (Post, "/v1/accounts/{account}/people", Ordinary),
-    (Delete, "/v1/accounts/{account}/people/{person}", Irreversible),
+    (
+        Delete,
+        "/v1/accounts/{account}/people/{person}",
+        Irreversible,
+    ),
     (Post, "/v1/accounts/{account}/people/{person}", Ordinary),
     (Post, "/v1/accounts/{account}/persons", Ordinary),
-    (Delete, "/v1/accounts/{account}/persons/{person}", Irreversible),
+    (
+        Delete,
+        "/v1/accounts/{account}/persons/{person}",
+        Irreversible,
+    ),
     (Post, "/v1/accounts/{account}/persons/{person}", Ordinary),
     (Post, "/v1/accounts/{account}/reject", Irreversible),
     (Post, "/v1/apple_pay/domains", Ordinary),
     (Delete, "/v1/apple_pay/domains/{domain}", Irreversible),
     (Post, "/v1/application_fees/{fee}/refunds/{id}", Ordinary),
-    (Post, "/v1/application_fees/{id}/refund", Refund(From::ApplicationFee)),
-    (Post, "/v1/application_fees/{id}/refunds", Refund(From::ApplicationFee)),
+    (
+        Post,
+        "/v1/application_fees/{id}/refund",
+        Refund(From::ApplicationFee),
+    ),
+    (
+        Post,
+        "/v1/application_fees/{id}/refunds",
+        Refund(From::ApplicationFee),
+    ),
     (Post, "/v1/apps/secrets", Irreversible),
     (Post, "/v1/apps/secrets/delete", Irreversible),
     (Post, "/v1/billing/meter_event_adjustments", Ordinary),
@@ -160,15 +200,27 @@ pub static TABLE: &[(Method, &str, Rule)] = &[
     (Post, "/v1/billing/meters/{id}/deactivate", Cancel),
     (Post, "/v1/billing/meters/{id}/reactivate", Ordinary),
     (Post, "/v1/billing_portal/configurations", Ordinary),
-    (Post, "/v1/billing_portal/configurations/{configuration}", Ordinary),
+    (
+        Post,
+        "/v1/billing_portal/configurations/{configuration}",
+        Ordinary,
+    ),
     (Post, "/v1/billing_portal/sessions", Ordinary),
     (Post, "/v1/charges", Take(From::Given)),
     (Post, "/v1/charges/{charge}", Ordinary),
     (Post, "/v1/charges/{charge}/capture", Take(From::Charge)),
     (Post, "/v1/charges/{charge}/dispute", DisputeUpdate),
     (Post, "/v1/charges/{charge}/dispute/close", Irreversible),
-    (Post, "/v1/charges/{charge}/refund", Refund(From::ChargeRefund)),
-    (Post, "/v1/charges/{charge}/refunds", Refund(From::ChargeRefund)),
+    (
+        Post,
+        "/v1/charges/{charge}/refund",
+        Refund(From::ChargeRefund),
+    ),
+    (
+        Post,
+        "/v1/charges/{charge}/refunds",
+        Refund(From::ChargeRefund),
+    ),
     (Post, "/v1/charges/{charge}/refunds/{refund}", Ordinary),
     (Post, "/v1/checkout/sessions", Take(From::Lines)),
     (Post, "/v1/checkout/sessions/{session}/expire", Cancel),
@@ -185,28 +237,80 @@ pub static TABLE: &[(Method, &str, Rule)] = &[
     (Post, "/v1/customers", Ordinary),
     (Delete, "/v1/customers/{customer}", Irreversible),
     (Post, "/v1/customers/{customer}", Ordinary),
-    (Post, "/v1/customers/{customer}/balance_transactions", Irreversible),
-    (Post, "/v1/customers/{customer}/balance_transactions/{transaction}", Ordinary),
+    (
+        Post,
+        "/v1/customers/{customer}/balance_transactions",
+        Irreversible,
+    ),
+    (
+        Post,
+        "/v1/customers/{customer}/balance_transactions/{transaction}",
+        Ordinary,
+    ),
     (Post, "/v1/customers/{customer}/bank_accounts", Ordinary),
-    (Delete, "/v1/customers/{customer}/bank_accounts/{id}", Irreversible),
-    (Post, "/v1/customers/{customer}/bank_accounts/{id}", Ordinary),
-    (Post, "/v1/customers/{customer}/bank_accounts/{id}/verify", Ordinary),
+    (
+        Delete,
+        "/v1/customers/{customer}/bank_accounts/{id}",
+        Irreversible,
+    ),
+    (
+        Post,
+        "/v1/customers/{customer}/bank_accounts/{id}",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/customers/{customer}/bank_accounts/{id}/verify",
+        Ordinary,
+    ),
     (Post, "/v1/customers/{customer}/cards", Ordinary),
     (Delete, "/v1/customers/{customer}/cards/{id}", Irreversible),
     (Post, "/v1/customers/{customer}/cards/{id}", Ordinary),
     (Post, "/v1/customers/{customer}/cash_balance", Irreversible),
     (Delete, "/v1/customers/{customer}/discount", Irreversible),
-    (Post, "/v1/customers/{customer}/funding_instructions", Ordinary),
+    (
+        Post,
+        "/v1/customers/{customer}/funding_instructions",
+        Ordinary,
+    ),
     (Post, "/v1/customers/{customer}/sources", Ordinary),
-    (Delete, "/v1/customers/{customer}/sources/{id}", Irreversible),
+    (
+        Delete,
+        "/v1/customers/{customer}/sources/{id}",
+        Irreversible,
+    ),
     (Post, "/v1/customers/{customer}/sources/{id}", Ordinary),
-    (Post, "/v1/customers/{customer}/sources/{id}/verify", Ordinary),
-    (Post, "/v1/customers/{customer}/subscriptions", SubscriptionCreate),
-    (Delete, "/v1/customers/{customer}/subscriptions/{subscription_exposed_id}", Cancel),
-    (Post, "/v1/customers/{customer}/subscriptions/{subscription_exposed_id}", SubscriptionUpdate),
-    (Delete, "/v1/customers/{customer}/subscriptions/{subscription_exposed_id}/discount", Irreversible),
+    (
+        Post,
+        "/v1/customers/{customer}/sources/{id}/verify",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/customers/{customer}/subscriptions",
+        SubscriptionCreate,
+    ),
+    (
+        Delete,
+        "/v1/customers/{customer}/subscriptions/{subscription_exposed_id}",
+        Cancel,
+    ),
+    (
+        Post,
+        "/v1/customers/{customer}/subscriptions/{subscription_exposed_id}",
+        SubscriptionUpdate,
+    ),
+    (
+        Delete,
+        "/v1/customers/{customer}/subscriptions/{subscription_exposed_id}/discount",
+        Irreversible,
+    ),
     (Post, "/v1/customers/{customer}/tax_ids", Ordinary),
-    (Delete, "/v1/customers/{customer}/tax_ids/{id}", Irreversible),
+    (
+        Delete,
+        "/v1/customers/{customer}/tax_ids/{id}",
+        Irreversible,
+    ),
     (Post, "/v1/disputes/{dispute}", DisputeUpdate),
     (Post, "/v1/disputes/{dispute}/close", Irreversible),
     (Post, "/v1/entitlements/features", Ordinary),
@@ -216,16 +320,44 @@ pub static TABLE: &[(Method, &str, Rule)] = &[
     (Post, "/v1/file_links", Ordinary),
     (Post, "/v1/file_links/{link}", Ordinary),
     (Post, "/v1/files", Ordinary),
-    (Post, "/v1/financial_connections/accounts/{account}/disconnect", Cancel),
-    (Post, "/v1/financial_connections/accounts/{account}/refresh", Ordinary),
-    (Post, "/v1/financial_connections/accounts/{account}/subscribe", Ordinary),
-    (Post, "/v1/financial_connections/accounts/{account}/unsubscribe", Cancel),
+    (
+        Post,
+        "/v1/financial_connections/accounts/{account}/disconnect",
+        Cancel,
+    ),
+    (
+        Post,
+        "/v1/financial_connections/accounts/{account}/refresh",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/financial_connections/accounts/{account}/subscribe",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/financial_connections/accounts/{account}/unsubscribe",
+        Cancel,
+    ),
     (Post, "/v1/financial_connections/sessions", Ordinary),
     (Post, "/v1/forwarding/requests", Irreversible),
     (Post, "/v1/identity/verification_sessions", Ordinary),
-    (Post, "/v1/identity/verification_sessions/{session}", Ordinary),
-    (Post, "/v1/identity/verification_sessions/{session}/cancel", Cancel),
-    (Post, "/v1/identity/verification_sessions/{session}/redact", Irreversible),
+    (
+        Post,
+        "/v1/identity/verification_sessions/{session}",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/identity/verification_sessions/{session}/cancel",
+        Cancel,
+    ),
+    (
+        Post,
+        "/v1/identity/verification_sessions/{session}/redact",
+        Irreversible,
+    ),
     (Post, "/v1/invoiceitems", InvoiceItemCreate),
     (Delete, "/v1/invoiceitems/{invoiceitem}", Irreversible),
     (Post, "/v1/invoiceitems/{invoiceitem}", Ordinary),
@@ -234,14 +366,30 @@ pub static TABLE: &[(Method, &str, Rule)] = &[
     (Delete, "/v1/invoices/{invoice}", Irreversible),
     (Post, "/v1/invoices/{invoice}", InvoiceUpdate),
     (Post, "/v1/invoices/{invoice}/finalize", Take(From::Invoice)),
-    (Post, "/v1/invoices/{invoice}/lines/{line_item_id}", Ordinary),
-    (Post, "/v1/invoices/{invoice}/mark_uncollectible", Irreversible),
+    (
+        Post,
+        "/v1/invoices/{invoice}/lines/{line_item_id}",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/invoices/{invoice}/mark_uncollectible",
+        Irreversible,
+    ),
     (Post, "/v1/invoices/{invoice}/pay", Take(From::Invoice)),
     (Post, "/v1/invoices/{invoice}/send", Ordinary),
     (Post, "/v1/invoices/{invoice}/void", Irreversible),
     (Post, "/v1/issuing/authorizations/{authorization}", Ordinary),
-    (Post, "/v1/issuing/authorizations/{authorization}/approve", Payout(From::Unknown)),
-    (Post, "/v1/issuing/authorizations/{authorization}/decline", Cancel),
+    (
+        Post,
+        "/v1/issuing/authorizations/{authorization}/approve",
+        Payout(From::Unknown),
+    ),
+    (
+        Post,
+        "/v1/issuing/authorizations/{authorization}/decline",
+        Cancel,
+    ),
     (Post, "/v1/issuing/cardholders", Ordinary),
     (Post, "/v1/issuing/cardholders/{cardholder}", Ordinary),
     (Post, "/v1/issuing/cards", Ordinary),
@@ -250,7 +398,11 @@ pub static TABLE: &[(Method, &str, Rule)] = &[
     (Post, "/v1/issuing/disputes/{dispute}", Ordinary),
     (Post, "/v1/issuing/disputes/{dispute}/submit", Irreversible),
     (Post, "/v1/issuing/personalization_designs", Ordinary),
-    (Post, "/v1/issuing/personalization_designs/{personalization_design}", Ordinary),
+    (
+        Post,
+        "/v1/issuing/personalization_designs/{personalization_design}",
+        Ordinary,
+    ),
     (Post, "/v1/issuing/settlements/{settlement}", Ordinary),
     (Post, "/v1/issuing/tokens/{token}", Ordinary),
     (Post, "/v1/issuing/transactions/{transaction}", Ordinary),
@@ -259,22 +411,58 @@ pub static TABLE: &[(Method, &str, Rule)] = &[
     (Post, "/v1/linked_accounts/{account}/refresh", Ordinary),
     (Post, "/v1/payment_intents", PaymentIntentCreate),
     (Post, "/v1/payment_intents/{intent}", Ordinary),
-    (Post, "/v1/payment_intents/{intent}/apply_customer_balance", Take(From::PaymentIntent)),
+    (
+        Post,
+        "/v1/payment_intents/{intent}/apply_customer_balance",
+        Take(From::PaymentIntent),
+    ),
     (Post, "/v1/payment_intents/{intent}/cancel", Cancel),
-    (Post, "/v1/payment_intents/{intent}/capture", Take(From::PaymentIntent)),
-    (Post, "/v1/payment_intents/{intent}/confirm", Take(From::PaymentIntent)),
-    (Post, "/v1/payment_intents/{intent}/increment_authorization", Take(From::Given)),
-    (Post, "/v1/payment_intents/{intent}/verify_microdeposits", Take(From::PaymentIntent)),
+    (
+        Post,
+        "/v1/payment_intents/{intent}/capture",
+        Take(From::PaymentIntent),
+    ),
+    (
+        Post,
+        "/v1/payment_intents/{intent}/confirm",
+        Take(From::PaymentIntent),
+    ),
+    (
+        Post,
+        "/v1/payment_intents/{intent}/increment_authorization",
+        Take(From::Given),
+    ),
+    (
+        Post,
+        "/v1/payment_intents/{intent}/verify_microdeposits",
+        Take(From::PaymentIntent),
+    ),
     (Post, "/v1/payment_links", Take(From::Lines)),
     (Post, "/v1/payment_links/{payment_link}", Ordinary),
     (Post, "/v1/payment_method_configurations", Ordinary),
-    (Post, "/v1/payment_method_configurations/{configuration}", Ordinary),
+    (
+        Post,
+        "/v1/payment_method_configurations/{configuration}",
+        Ordinary,
+    ),
     (Post, "/v1/payment_method_domains", Ordinary),
-    (Post, "/v1/payment_method_domains/{payment_method_domain}", Ordinary),
-    (Post, "/v1/payment_method_domains/{payment_method_domain}/validate", Ordinary),
+    (
+        Post,
+        "/v1/payment_method_domains/{payment_method_domain}",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/payment_method_domains/{payment_method_domain}/validate",
+        Ordinary,
+    ),
     (Post, "/v1/payment_methods", Ordinary),
     (Post, "/v1/payment_methods/{payment_method}", Ordinary),
-    (Post, "/v1/payment_methods/{payment_method}/attach", Ordinary),
+    (
+        Post,
+        "/v1/payment_methods/{payment_method}/attach",
+        Ordinary,
+    ),
     (Post, "/v1/payment_methods/{payment_method}/detach", Cancel),
     (Post, "/v1/payouts", Payout(From::Given)),
     (Post, "/v1/payouts/{payout}", Ordinary),
@@ -311,7 +499,11 @@ pub static TABLE: &[(Method, &str, Rule)] = &[
     (Post, "/v1/setup_intents/{intent}", Ordinary),
     (Post, "/v1/setup_intents/{intent}/cancel", Cancel),
     (Post, "/v1/setup_intents/{intent}/confirm", Ordinary),
-    (Post, "/v1/setup_intents/{intent}/verify_microdeposits", Ordinary),
+    (
+        Post,
+        "/v1/setup_intents/{intent}/verify_microdeposits",
+        Ordinary,
+    ),
     (Post, "/v1/shipping_rates", Ordinary),
     (Post, "/v1/shipping_rates/{shipping_rate_token}", Ordinary),
     (Post, "/v1/sources", Ordinary),
@@ -320,29 +512,69 @@ pub static TABLE: &[(Method, &str, Rule)] = &[
     (Post, "/v1/subscription_items", Take(From::Unknown)),
     (Delete, "/v1/subscription_items/{item}", Irreversible),
     (Post, "/v1/subscription_items/{item}", Take(From::Unknown)),
-    (Post, "/v1/subscription_items/{subscription_item}/usage_records", Ordinary),
+    (
+        Post,
+        "/v1/subscription_items/{subscription_item}/usage_records",
+        Ordinary,
+    ),
     (Post, "/v1/subscription_schedules", Take(From::Unknown)),
-    (Post, "/v1/subscription_schedules/{schedule}", Take(From::Unknown)),
+    (
+        Post,
+        "/v1/subscription_schedules/{schedule}",
+        Take(From::Unknown),
+    ),
     (Post, "/v1/subscription_schedules/{schedule}/cancel", Cancel),
-    (Post, "/v1/subscription_schedules/{schedule}/release", Cancel),
+    (
+        Post,
+        "/v1/subscription_schedules/{schedule}/release",
+        Cancel,
+    ),
     (Post, "/v1/subscriptions", SubscriptionCreate),
-    (Delete, "/v1/subscriptions/{subscription_exposed_id}", Cancel),
-    (Post, "/v1/subscriptions/{subscription_exposed_id}", SubscriptionUpdate),
-    (Delete, "/v1/subscriptions/{subscription_exposed_id}/discount", Irreversible),
-    (Post, "/v1/subscriptions/{subscription}/resume", Take(From::Unknown)),
+    (
+        Delete,
+        "/v1/subscriptions/{subscription_exposed_id}",
+        Cancel,
+    ),
+    (
+        Post,
+        "/v1/subscriptions/{subscription_exposed_id}",
+        SubscriptionUpdate,
+    ),
+    (
+        Delete,
+        "/v1/subscriptions/{subscription_exposed_id}/discount",
+        Irreversible,
+    ),
+    (
+        Post,
+        "/v1/subscriptions/{subscription}/resume",
+        Take(From::Unknown),
+    ),
     (Post, "/v1/tax/calculations", Ordinary),
     (Post, "/v1/tax/registrations", Ordinary),
     (Post, "/v1/tax/registrations/{id}", Ordinary),
     (Post, "/v1/tax/settings", Ordinary),
-    (Post, "/v1/tax/transactions/create_from_calculation", Ordinary),
+    (
+        Post,
+        "/v1/tax/transactions/create_from_calculation",
+        Ordinary,
+    ),
     (Post, "/v1/tax/transactions/create_reversal", Irreversible),
     (Post, "/v1/tax_ids", Ordinary),
     (Delete, "/v1/tax_ids/{id}", Irreversible),
     (Post, "/v1/tax_rates", Ordinary),
     (Post, "/v1/tax_rates/{tax_rate}", Ordinary),
     (Post, "/v1/terminal/configurations", Ordinary),
-    (Delete, "/v1/terminal/configurations/{configuration}", Irreversible),
-    (Post, "/v1/terminal/configurations/{configuration}", Ordinary),
+    (
+        Delete,
+        "/v1/terminal/configurations/{configuration}",
+        Irreversible,
+    ),
+    (
+        Post,
+        "/v1/terminal/configurations/{configuration}",
+        Ordinary,
+    ),
     (Post, "/v1/terminal/connection_tokens", Ordinary),
     (Post, "/v1/terminal/locations", Ordinary),
     (Delete, "/v1/terminal/locations/{location}", Irreversible),
@@ -351,43 +583,175 @@ pub static TABLE: &[(Method, &str, Rule)] = &[
     (Delete, "/v1/terminal/readers/{reader}", Irreversible),
     (Post, "/v1/terminal/readers/{reader}", Ordinary),
     (Post, "/v1/terminal/readers/{reader}/cancel_action", Cancel),
-    (Post, "/v1/terminal/readers/{reader}/process_payment_intent", Take(From::PaymentIntent)),
-    (Post, "/v1/terminal/readers/{reader}/process_setup_intent", Ordinary),
-    (Post, "/v1/terminal/readers/{reader}/refund_payment", Refund(From::ChargeRefund)),
-    (Post, "/v1/terminal/readers/{reader}/set_reader_display", Ordinary),
+    (
+        Post,
+        "/v1/terminal/readers/{reader}/process_payment_intent",
+        Take(From::PaymentIntent),
+    ),
+    (
+        Post,
+        "/v1/terminal/readers/{reader}/process_setup_intent",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/terminal/readers/{reader}/refund_payment",
+        Refund(From::ChargeRefund),
+    ),
+    (
+        Post,
+        "/v1/terminal/readers/{reader}/set_reader_display",
+        Ordinary,
+    ),
     (Post, "/v1/test_helpers/confirmation_tokens", Ordinary),
-    (Post, "/v1/test_helpers/customers/{customer}/fund_cash_balance", Ordinary),
+    (
+        Post,
+        "/v1/test_helpers/customers/{customer}/fund_cash_balance",
+        Ordinary,
+    ),
     (Post, "/v1/test_helpers/issuing/authorizations", Ordinary),
-    (Post, "/v1/test_helpers/issuing/authorizations/{authorization}/capture", Ordinary),
-    (Post, "/v1/test_helpers/issuing/authorizations/{authorization}/expire", Ordinary),
-    (Post, "/v1/test_helpers/issuing/authorizations/{authorization}/increment", Ordinary),
-    (Post, "/v1/test_helpers/issuing/authorizations/{authorization}/reverse", Ordinary),
-    (Post, "/v1/test_helpers/issuing/cards/{card}/shipping/deliver", Ordinary),
-    (Post, "/v1/test_helpers/issuing/cards/{card}/shipping/fail", Ordinary),
-    (Post, "/v1/test_helpers/issuing/cards/{card}/shipping/return", Ordinary),
-    (Post, "/v1/test_helpers/issuing/cards/{card}/shipping/ship", Ordinary),
-    (Post, "/v1/test_helpers/issuing/personalization_designs/{personalization_design}/activate", Ordinary),
-    (Post, "/v1/test_helpers/issuing/personalization_designs/{personalization_design}/deactivate", Ordinary),
-    (Post, "/v1/test_helpers/issuing/personalization_designs/{personalization_design}/reject", Ordinary),
-    (Post, "/v1/test_helpers/issuing/transactions/create_force_capture", Ordinary),
-    (Post, "/v1/test_helpers/issuing/transactions/create_unlinked_refund", Ordinary),
-    (Post, "/v1/test_helpers/issuing/transactions/{transaction}/refund", Ordinary),
+    (
+        Post,
+        "/v1/test_helpers/issuing/authorizations/{authorization}/capture",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/issuing/authorizations/{authorization}/expire",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/issuing/authorizations/{authorization}/increment",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/issuing/authorizations/{authorization}/reverse",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/issuing/cards/{card}/shipping/deliver",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/issuing/cards/{card}/shipping/fail",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/issuing/cards/{card}/shipping/return",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/issuing/cards/{card}/shipping/ship",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/issuing/personalization_designs/{personalization_design}/activate",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/issuing/personalization_designs/{personalization_design}/deactivate",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/issuing/personalization_designs/{personalization_design}/reject",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/issuing/transactions/create_force_capture",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/issuing/transactions/create_unlinked_refund",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/issuing/transactions/{transaction}/refund",
+        Ordinary,
+    ),
     (Post, "/v1/test_helpers/refunds/{refund}/expire", Ordinary),
-    (Post, "/v1/test_helpers/terminal/readers/{reader}/present_payment_method", Ordinary),
+    (
+        Post,
+        "/v1/test_helpers/terminal/readers/{reader}/present_payment_method",
+        Ordinary,
+    ),
     (Post, "/v1/test_helpers/test_clocks", Ordinary),
-    (Delete, "/v1/test_helpers/test_clocks/{test_clock}", Ordinary),
-    (Post, "/v1/test_helpers/test_clocks/{test_clock}/advance", Ordinary),
-    (Post, "/v1/test_helpers/treasury/inbound_transfers/{id}/fail", Ordinary),
-    (Post, "/v1/test_helpers/treasury/inbound_transfers/{id}/return", Ordinary),
-    (Post, "/v1/test_helpers/treasury/inbound_transfers/{id}/succeed", Ordinary),
-    (Post, "/v1/test_helpers/treasury/outbound_payments/{id}", Ordinary),
-    (Post, "/v1/test_helpers/treasury/outbound_payments/{id}/fail", Ordinary),
-    (Post, "/v1/test_helpers/treasury/outbound_payments/{id}/post", Ordinary),
-    (Post, "/v1/test_helpers/treasury/outbound_payments/{id}/return", Ordinary),
-    (Post, "/v1/test_helpers/treasury/outbound_transfers/{outbound_transfer}", Ordinary),
-    (Post, "/v1/test_helpers/treasury/outbound_transfers/{outbound_transfer}/fail", Ordinary),
-    (Post, "/v1/test_helpers/treasury/outbound_transfers/{outbound_transfer}/post", Ordinary),
-    (Post, "/v1/test_helpers/treasury/outbound_transfers/{outbound_transfer}/return", Ordinary),
+    (
+        Delete,
+        "/v1/test_helpers/test_clocks/{test_clock}",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/test_clocks/{test_clock}/advance",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/treasury/inbound_transfers/{id}/fail",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/treasury/inbound_transfers/{id}/return",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/treasury/inbound_transfers/{id}/succeed",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/treasury/outbound_payments/{id}",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/treasury/outbound_payments/{id}/fail",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/treasury/outbound_payments/{id}/post",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/treasury/outbound_payments/{id}/return",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/treasury/outbound_transfers/{outbound_transfer}",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/treasury/outbound_transfers/{outbound_transfer}/fail",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/treasury/outbound_transfers/{outbound_transfer}/post",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/test_helpers/treasury/outbound_transfers/{outbound_transfer}/return",
+        Ordinary,
+    ),
     (Post, "/v1/test_helpers/treasury/received_credits", Ordinary),
     (Post, "/v1/test_helpers/treasury/received_debits", Ordinary),
     (Post, "/v1/tokens", Ordinary),
@@ -395,25 +759,57 @@ pub static TABLE: &[(Method, &str, Rule)] = &[
     (Post, "/v1/topups/{topup}", Ordinary),
     (Post, "/v1/topups/{topup}/cancel", Cancel),
     (Post, "/v1/transfers", Payout(From::Given)),
-    (Post, "/v1/transfers/{id}/reversals", Refund(From::TransferReversal)),
+    (
+        Post,
+        "/v1/transfers/{id}/reversals",
+        Refund(From::TransferReversal),
+    ),
     (Post, "/v1/transfers/{transfer}", Ordinary),
     (Post, "/v1/transfers/{transfer}/reversals/{id}", Ordinary),
     (Post, "/v1/treasury/credit_reversals", Irreversible),
     (Post, "/v1/treasury/debit_reversals", Irreversible),
     (Post, "/v1/treasury/financial_accounts", Ordinary),
-    (Post, "/v1/treasury/financial_accounts/{financial_account}", Ordinary),
-    (Post, "/v1/treasury/financial_accounts/{financial_account}/features", Ordinary),
+    (
+        Post,
+        "/v1/treasury/financial_accounts/{financial_account}",
+        Ordinary,
+    ),
+    (
+        Post,
+        "/v1/treasury/financial_accounts/{financial_account}/features",
+        Ordinary,
+    ),
     (Post, "/v1/treasury/inbound_transfers", Take(From::Given)),
-    (Post, "/v1/treasury/inbound_transfers/{inbound_transfer}/cancel", Cancel),
+    (
+        Post,
+        "/v1/treasury/inbound_transfers/{inbound_transfer}/cancel",
+        Cancel,
+    ),
     (Post, "/v1/treasury/outbound_payments", Payout(From::Given)),
     (Post, "/v1/treasury/outbound_payments/{id}/cancel", Cancel),
     (Post, "/v1/treasury/outbound_transfers", Payout(From::Given)),
-    (Post, "/v1/treasury/outbound_transfers/{outbound_transfer}/cancel", Cancel),
+    (
+        Post,
+        "/v1/treasury/outbound_transfers/{outbound_transfer}/cancel",
+        Cancel,
+    ),
     (Post, "/v1/webhook_endpoints", Irreversible),
-    (Delete, "/v1/webhook_endpoints/{webhook_endpoint}", Irreversible),
-    (Post, "/v1/webhook_endpoints/{webhook_endpoint}", Irreversible),
+    (
+        Delete,
+        "/v1/webhook_endpoints/{webhook_endpoint}",
+        Irreversible,
+    ),
+    (
+        Post,
+        "/v1/webhook_endpoints/{webhook_endpoint}",
+        Irreversible,
+    ),
     // Newer than the OpenAPI description above, used by the tools.
-    (Post, "/v1/subscriptions/{subscription_exposed_id}/cancel", Cancel),
+    (
+        Post,
+        "/v1/subscriptions/{subscription_exposed_id}/cancel",
+        Cancel,
+    ),
 ];
 
 /// The table's rule for a request: the entry whose template matches the path with the
@@ -558,9 +954,15 @@ pub fn classify(planned: &Planned) -> Decision {
     let object_id = template
         .and_then(|t| path_id(t, &planned.path, 0))
         .or_else(|| {
-            ["payment_intent", "charge", "invoice", "customer", "destination"]
-                .iter()
-                .find_map(|k| str_param(p, k))
+            [
+                "payment_intent",
+                "charge",
+                "invoice",
+                "customer",
+                "destination",
+            ]
+            .iter()
+            .find_map(|k| str_param(p, k))
         });
     let mut d = Decision {
         kind,
@@ -641,12 +1043,17 @@ pub async fn decide(client: &Client, planned: &Planned, lookups: bool) -> Result
                 d.amount = int_param(p, "refund_amount").or_else(|| {
                     p.get("refunds").and_then(Value::as_array).map(|rs| {
                         rs.iter()
-                            .filter_map(|r| r.as_object().and_then(|r| int_param(r, "amount_refunded")))
+                            .filter_map(|r| {
+                                r.as_object().and_then(|r| int_param(r, "amount_refunded"))
+                            })
                             .sum()
                     })
                 });
             } else if d.currency.is_none()
-                && let Some(id) = d.object_id.clone().filter(|i| i.starts_with("pi_") && safe(i))
+                && let Some(id) = d
+                    .object_id
+                    .clone()
+                    .filter(|i| i.starts_with("pi_") && safe(i))
             {
                 let pi = get(client, format!("/v1/payment_intents/{id}")).await?;
                 d.currency = money(&pi);
@@ -709,7 +1116,8 @@ pub async fn decide(client: &Client, planned: &Planned, lookups: bool) -> Result
             }
         }
         From::PaymentIntent => {
-            if let Some(id) = path_id(template, path, 0).filter(|i| safe(i) && i.starts_with("pi_")) {
+            if let Some(id) = path_id(template, path, 0).filter(|i| safe(i) && i.starts_with("pi_"))
+            {
                 let pi = get(client, format!("/v1/payment_intents/{id}")).await?;
                 d.currency = money(&pi);
                 d.amount = int_param(p, "amount_to_capture")
@@ -752,7 +1160,11 @@ pub async fn decide(client: &Client, planned: &Planned, lookups: bool) -> Result
             }
         }
         From::Lines => {
-            let key = if p.contains_key("items") { "items" } else { "line_items" };
+            let key = if p.contains_key("items") {
+                "items"
+            } else {
+                "line_items"
+            };
             if let Some((amount, currency)) = lines_total(client, p, key).await? {
                 d.amount = Some(amount);
                 d.currency = Some(currency);
@@ -792,11 +1204,15 @@ async fn invoice_item(
     d.object_id = Some(inv);
     d.currency = d.currency.clone().or_else(|| currency_of(&invoice));
     let one = p.clone();
-    let total = lines_total(client, &{
-        let mut m = Map::new();
-        m.insert("items".into(), Value::Array(vec![Value::Object(one)]));
-        m
-    }, "items")
+    let total = lines_total(
+        client,
+        &{
+            let mut m = Map::new();
+            m.insert("items".into(), Value::Array(vec![Value::Object(one)]));
+            m
+        },
+        "items",
+    )
     .await?;
     d.amount = int_param(p, "amount").or(total.map(|(a, _)| a));
     Ok(())
@@ -821,12 +1237,21 @@ async fn pending_items(
     let items: Value = client
         .get(
             "/v1/invoiceitems",
-            &[("customer", customer.as_str()), ("pending", "true"), ("limit", "100")],
+            &[
+                ("customer", customer.as_str()),
+                ("pending", "true"),
+                ("limit", "100"),
+            ],
         )
         .await?;
     let mut total = 0i64;
     let mut cur: Option<String> = None;
-    for item in items.get("data").and_then(Value::as_array).into_iter().flatten() {
+    for item in items
+        .get("data")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let c = currency_of(item);
         if cur.is_some() && c != cur {
             return Ok(());
@@ -864,10 +1289,12 @@ pub async fn lines_total(
         let quantity = int_param(line, "quantity").unwrap_or(1).max(0);
         let data = line.get("price_data").and_then(Value::as_object);
         let (unit, currency) = match (data, str_param(line, "price")) {
-            (Some(data), _) => match (int_param(data, "unit_amount"), str_param(data, "currency")) {
-                (Some(u), Some(c)) => (u, c),
-                _ => return Ok(None),
-            },
+            (Some(data), _) => {
+                match (int_param(data, "unit_amount"), str_param(data, "currency")) {
+                    (Some(u), Some(c)) => (u, c),
+                    _ => return Ok(None),
+                }
+            }
             (None, Some(price)) if safe(&price) => {
                 let price = get(client, format!("/v1/prices/{price}")).await?;
                 match (n(&price, "unit_amount"), currency_of(&price)) {
@@ -876,7 +1303,10 @@ pub async fn lines_total(
                 }
             }
             // A line with its amount flat (the typed checkout's one-line form).
-            (None, None) => match (int_param(line, "amount").or(int_param(line, "unit_amount")), str_param(line, "currency")) {
+            (None, None) => match (
+                int_param(line, "amount").or(int_param(line, "unit_amount")),
+                str_param(line, "currency"),
+            ) {
                 (Some(u), Some(c)) => (u, c),
                 _ => return Ok(None),
             },
@@ -912,9 +1342,12 @@ mod tests {
     /// Every POST and DELETE operation in Stripe's OpenAPI description has an entry.
     #[test]
     fn every_openapi_write_has_an_entry() {
-        let spec = ["../shared/stripe-openapi/spec3-2024-04-10.json", "/work/shared/stripe-openapi/spec3-2024-04-10.json"]
-            .iter()
-            .find_map(|p| std::fs::read_to_string(p).ok());
+        let spec = [
+            "../shared/stripe-openapi/spec3-2024-04-10.json",
+            "/work/shared/stripe-openapi/spec3-2024-04-10.json",
+        ]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok());
         let Some(spec) = spec else {
             panic!("Stripe's OpenAPI description is not at ../shared/stripe-openapi/");
         };
@@ -938,28 +1371,104 @@ mod tests {
 
     #[test]
     fn the_findings_are_classified_by_what_stripe_does() {
-        assert_eq!(kind(Post, "/v1/credit_notes", json!({"invoice": "in_1", "refund_amount": 500})), Kind::Refund);
-        assert_eq!(kind(Post, "/v1/credit_notes", json!({"invoice": "in_1", "credit_amount": 500})), Kind::Irreversible);
-        assert_eq!(kind(Post, "/v1/application_fees/fee_1/refunds", json!({})), Kind::Refund);
-        assert_eq!(kind(Post, "/v1/transfers/tr_1/reversals", json!({})), Kind::Refund);
-        assert_eq!(kind(Post, "/v1/invoices", json!({"customer": "cus_1", "auto_advance": true})), Kind::Take);
-        assert_eq!(kind(Post, "/v1/invoices", json!({"customer": "cus_1", "auto_advance": true, "collection_method": "send_invoice"})), Kind::Ordinary);
-        assert_eq!(kind(Post, "/v1/invoices/in_1/finalize", json!({})), Kind::Take);
+        assert_eq!(
+            kind(
+                Post,
+                "/v1/credit_notes",
+                json!({"invoice": "in_1", "refund_amount": 500})
+            ),
+            Kind::Refund
+        );
+        assert_eq!(
+            kind(
+                Post,
+                "/v1/credit_notes",
+                json!({"invoice": "in_1", "credit_amount": 500})
+            ),
+            Kind::Irreversible
+        );
+        assert_eq!(
+            kind(Post, "/v1/application_fees/fee_1/refunds", json!({})),
+            Kind::Refund
+        );
+        assert_eq!(
+            kind(Post, "/v1/transfers/tr_1/reversals", json!({})),
+            Kind::Refund
+        );
+        assert_eq!(
+            kind(
+                Post,
+                "/v1/invoices",
+                json!({"customer": "cus_1", "auto_advance": true})
+            ),
+            Kind::Take
+        );
+        assert_eq!(
+            kind(
+                Post,
+                "/v1/invoices",
+                json!({"customer": "cus_1", "auto_advance": true, "collection_method": "send_invoice"})
+            ),
+            Kind::Ordinary
+        );
+        assert_eq!(
+            kind(Post, "/v1/invoices/in_1/finalize", json!({})),
+            Kind::Take
+        );
         assert_eq!(kind(Post, "/v1/invoices/in_1/pay", json!({})), Kind::Take);
-        assert_eq!(kind(Post, "/v1/invoices/create_preview", json!({})), Kind::Ordinary);
-        assert_eq!(kind(Post, "/v1/subscriptions/sub_1", json!({"items": [{"price": "price_1"}]})), Kind::Take);
-        assert_eq!(kind(Post, "/v1/subscriptions/sub_1", json!({"cancel_at_period_end": true})), Kind::Cancel);
-        assert_eq!(kind(Post, "/v1/subscriptions/sub_1", json!({"metadata": {"a": "b"}})), Kind::Ordinary);
+        assert_eq!(
+            kind(Post, "/v1/invoices/create_preview", json!({})),
+            Kind::Ordinary
+        );
+        assert_eq!(
+            kind(
+                Post,
+                "/v1/subscriptions/sub_1",
+                json!({"items": [{"price": "price_1"}]})
+            ),
+            Kind::Take
+        );
+        assert_eq!(
+            kind(
+                Post,
+                "/v1/subscriptions/sub_1",
+                json!({"cancel_at_period_end": true})
+            ),
+            Kind::Cancel
+        );
+        assert_eq!(
+            kind(
+                Post,
+                "/v1/subscriptions/sub_1",
+                json!({"metadata": {"a": "b"}})
+            ),
+            Kind::Ordinary
+        );
         assert_eq!(kind(Post, "/v1/checkout/sessions", json!({})), Kind::Take);
         assert_eq!(kind(Post, "/v1/payment_links", json!({})), Kind::Take);
-        assert_eq!(kind(Post, "/v1/payouts", json!({"amount": 1, "currency": "usd"})), Kind::Payout);
+        assert_eq!(
+            kind(Post, "/v1/payouts", json!({"amount": 1, "currency": "usd"})),
+            Kind::Payout
+        );
         assert_eq!(kind(Post, "/v1/transfers", json!({})), Kind::Payout);
-        assert_eq!(kind(Post, "/v1/payment_intents", json!({"confirm": "true"})), Kind::Take);
+        assert_eq!(
+            kind(Post, "/v1/payment_intents", json!({"confirm": "true"})),
+            Kind::Take
+        );
         assert_eq!(kind(Post, "/v1/payment_intents", json!({})), Kind::Ordinary);
-        assert_eq!(kind(Delete, "/v1/subscriptions/sub_1", json!({})), Kind::Cancel);
-        assert_eq!(kind(Delete, "/v1/customers/cus_1", json!({})), Kind::Irreversible);
+        assert_eq!(
+            kind(Delete, "/v1/subscriptions/sub_1", json!({})),
+            Kind::Cancel
+        );
+        assert_eq!(
+            kind(Delete, "/v1/customers/cus_1", json!({})),
+            Kind::Irreversible
+        );
         assert_eq!(kind(Post, "/v1/customers", json!({})), Kind::Ordinary);
         assert_eq!(kind(Post, "/v1/brand_new_things", json!({})), Kind::Unknown);
-        assert_eq!(kind(Post, "/v1/disputes/dp_1", json!({"submit": true})), Kind::Irreversible);
+        assert_eq!(
+            kind(Post, "/v1/disputes/dp_1", json!({"submit": true})),
+            Kind::Irreversible
+        );
     }
 }

@@ -186,7 +186,9 @@ pub async fn pass(
                 planned.path
             ))
         };
-        record.stopped(&first, "not_needed", "exceeded", &error).await;
+        record
+            .stopped(&first, "not_needed", "exceeded", &error)
+            .await;
         return Err(error);
     }
     let decision = match effects::decide(client, &planned, asks || capped).await {
@@ -194,24 +196,25 @@ pub async fn pass(
         Err(e) => return Err(stripe_error(client, e)),
     };
     // A person confirms.
-    let (planned, confirmation) = match confirm_step(client, guard, frame.as_deref(), &decision, planned).await {
-        Ok(v) => v,
-        Err((refusal, planned)) => {
-            let word = refusal_word(&refusal);
-            let error = refusal_error(client, refusal, &decision, &planned);
-            if error.message != ASKED {
-                Record {
-                    guard,
-                    store,
-                    planned: &planned,
-                    caller,
+    let (planned, confirmation) =
+        match confirm_step(client, guard, frame.as_deref(), &decision, planned).await {
+            Ok(v) => v,
+            Err((refusal, planned)) => {
+                let word = refusal_word(&refusal);
+                let error = refusal_error(client, refusal, &decision, &planned);
+                if error.message != ASKED {
+                    Record {
+                        guard,
+                        store,
+                        planned: &planned,
+                        caller,
+                    }
+                    .stopped(&decision, word, "not_checked", &error)
+                    .await;
                 }
-                .stopped(&decision, word, "not_checked", &error)
-                .await;
+                return Err(error);
             }
-            return Err(error);
-        }
-    };
+        };
     let record = Record {
         guard,
         store,
@@ -241,7 +244,9 @@ pub async fn pass(
                     } else {
                         "not_checked"
                     };
-                    record.stopped(&decision, confirmation, decided, &error).await;
+                    record
+                        .stopped(&decision, confirmation, decided, &error)
+                        .await;
                     return Err(error);
                 }
             }
@@ -345,7 +350,13 @@ struct Record<'a> {
 }
 
 impl Record<'_> {
-    fn entry(&self, d: &Decision, confirmation: &str, limit: &str, key: Option<String>) -> AuditEntry {
+    fn entry(
+        &self,
+        d: &Decision,
+        confirmation: &str,
+        limit: &str,
+        key: Option<String>,
+    ) -> AuditEntry {
         AuditEntry {
             at: super::audit::now(),
             tenant: self.guard.scope.clone(),
@@ -433,7 +444,9 @@ async fn confirm_step(
             *used = true;
         }
         return match guard.seal.open(state, &digest) {
-            Err(RequestStateError::Expired) => Err((Refusal::Timeout(guard.confirm_timeout), planned)),
+            Err(RequestStateError::Expired) => {
+                Err((Refusal::Timeout(guard.confirm_timeout), planned))
+            }
             Err(e) => Err((Refusal::BadState(e.to_string()), planned)),
             Ok(payload) => {
                 let answer = frame
@@ -460,7 +473,9 @@ async fn confirm_step(
                             && !planned.idempotency_key.seal(k.to_owned())
                         {
                             return Err((
-                                Refusal::BadState("the request's idempotency key was already fixed".into()),
+                                Refusal::BadState(
+                                    "the request's idempotency key was already fixed".into(),
+                                ),
                                 planned,
                             ));
                         }
@@ -485,10 +500,7 @@ async fn confirm_step(
     let schema = match ElicitationSchema::from_type::<ConfirmForm>() {
         Ok(s) => s,
         Err(e) => {
-            return Err((
-                Refusal::Unavailable(format!("the form: {e}")),
-                planned,
-            ));
+            return Err((Refusal::Unavailable(format!("the form: {e}")), planned));
         }
     };
     let params = ElicitRequestParams::FormElicitationParams {
@@ -503,17 +515,17 @@ async fn confirm_step(
         } else {
             "given".to_owned()
         };
-        let state = guard.seal.seal(payload.as_bytes(), &digest, guard.confirm_timeout);
+        let state = guard
+            .seal
+            .seal(payload.as_bytes(), &digest, guard.confirm_timeout);
         let requests = [(
             INPUT_KEY.to_owned(),
             InputRequest::Elicitation(ElicitRequest::new(params)),
         )]
         .into_iter()
         .collect();
-        *frame.asked.lock().unwrap_or_else(|e| e.into_inner()) = Some(InputRequiredResult::new(
-            Some(requests),
-            Some(state),
-        ));
+        *frame.asked.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(InputRequiredResult::new(Some(requests), Some(state)));
         return Err((Refusal::BadState(ASKED.into()), planned));
     }
     frame.wait(true);
@@ -527,7 +539,9 @@ async fn confirm_step(
             Gate::Refuse(r) => Err((r, planned)),
             _ => Ok((planned, "confirmed")),
         },
-        Err(ServiceError::Timeout { .. }) => Err((Refusal::Timeout(guard.confirm_timeout), planned)),
+        Err(ServiceError::Timeout { .. }) => {
+            Err((Refusal::Timeout(guard.confirm_timeout), planned))
+        }
         Err(e) => Err((
             Refusal::Unavailable(format!("the client did not answer the confirmation: {e}")),
             planned,
@@ -577,4 +591,3 @@ fn refusal_error(client: &Client, refusal: Refusal, d: &Decision, planned: &Plan
     }
     error
 }
-

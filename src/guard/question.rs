@@ -25,7 +25,11 @@ pub fn clean(text: &str, max: usize) -> String {
     let mut space = false;
     let mut count = 0;
     for c in text.chars() {
-        let c = if c.is_control() || is_format(c) { ' ' } else { c };
+        let c = if c.is_control() || is_format(c) {
+            ' '
+        } else {
+            c
+        };
         let c = if c == '"' { '\'' } else { c };
         if c == ' ' {
             if space {
@@ -86,18 +90,15 @@ fn is_key_param(last: &str) -> bool {
 
 /// Flattens params into Stripe's form names (`line_items[0][quantity]`), in order.
 fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String, String)>) {
-    match v {
-        Value::Object(m) => {
-            for (k, v) in m {
-                let name = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}[{k}]")
-                };
-                flatten_named(&name, k, v, out);
-            }
+    if let Value::Object(m) = v {
+        for (k, v) in m {
+            let name = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}[{k}]")
+            };
+            flatten_named(&name, k, v, out);
         }
-        _ => {}
     }
 }
 
@@ -119,7 +120,8 @@ fn flatten_named(name: &str, last: &str, v: &Value, out: &mut Vec<(String, Strin
 pub fn params_line(params: &Map<String, Value>) -> String {
     let mut all = Vec::new();
     flatten("", &Value::Object(params.clone()), &mut all);
-    let (keys, others): (Vec<_>, Vec<_>) = all.into_iter().partition(|(_, last, _)| is_key_param(last));
+    let (keys, others): (Vec<_>, Vec<_>) =
+        all.into_iter().partition(|(_, last, _)| is_key_param(last));
     let mut parts: Vec<String> = keys
         .into_iter()
         .map(|(name, _, v)| format!("{name}={}", clean(&v, KEY_VALUE_MAX)))
@@ -271,7 +273,10 @@ mod tests {
                 .as_object()
                 .unwrap(),
         );
-        assert!(line.starts_with("line_items[0][price]=price_1, line_items[0][quantity]=100000"), "{line}");
+        assert!(
+            line.starts_with("line_items[0][price]=price_1, line_items[0][quantity]=100000"),
+            "{line}"
+        );
         assert!(!line.contains('\n'), "{line}");
         assert!(line.contains("metadata[note]=\"a b\""), "{line}");
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
-use super::{planned::Plan, Client, Error, IdempotencyKey};
+use super::{Client, Error, IdempotencyKey, planned::Plan};
 
 /// `mode` of a Checkout Session.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
@@ -153,7 +153,8 @@ impl Client {
     }
 
     /// Expires an open Checkout Session so it can no longer be paid. `id` must be checked by the caller.
-    pub fn expire_checkout_session(&self,
+    pub fn expire_checkout_session(
+        &self,
         id: &str,
         key: &IdempotencyKey,
     ) -> Result<Plan<CheckoutSession>, Error> {
@@ -165,7 +166,8 @@ impl Client {
     }
 
     /// Creates a Checkout Session and returns its hosted page URL.
-    pub fn create_checkout_session(&self,
+    pub fn create_checkout_session(
+        &self,
         params: &CreateCheckoutSession,
         key: &IdempotencyKey,
     ) -> Result<Plan<CheckoutSession>, Error> {

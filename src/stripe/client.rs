@@ -20,8 +20,8 @@ use url::Url;
 
 use super::{
     error::{Error, ErrorBody},
-    planned::{Approved, Method as WriteMethod, Planned},
     key::{ApiKey, Mode},
+    planned::{Approved, Method as WriteMethod, Planned},
     retry::{self, Backoff, Outcome},
 };
 
@@ -445,8 +445,13 @@ impl Client {
                 WriteMethod::Post => Method::POST,
                 WriteMethod::Delete => Method::DELETE,
             };
-            self.execute(method, &p.path, p.body().to_owned(), Some(&p.idempotency_key))
-                .await
+            self.execute(
+                method,
+                &p.path,
+                p.body().to_owned(),
+                Some(&p.idempotency_key),
+            )
+            .await
         };
         CALL_ACCOUNT.scope(p.account.clone(), call).await
     }
@@ -461,8 +466,12 @@ impl Client {
                 WriteMethod::Post => Method::POST,
                 WriteMethod::Delete => Method::DELETE,
             };
-            let fingerprint =
-                fingerprint(&method, &planned.path, planned.body(), planned.account.as_deref());
+            let fingerprint = fingerprint(
+                &method,
+                &planned.path,
+                planned.body(),
+                planned.account.as_deref(),
+            );
             let value = self.derived_keys().key_for(fingerprint);
             let _ = key.value.set(value);
         }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
-use super::{planned::Plan, Client, Error, IdempotencyKey};
+use super::{Client, Error, IdempotencyKey, planned::Plan};
 
 /// How long a coupon's discount lasts once applied.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
@@ -92,7 +92,8 @@ pub struct Coupon {
 
 impl Client {
     /// Creates a coupon.
-    pub fn create_coupon(&self,
+    pub fn create_coupon(
+        &self,
         params: &CreateCoupon,
         key: &IdempotencyKey,
     ) -> Result<Plan<Coupon>, Error> {

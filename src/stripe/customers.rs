@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{planned::Plan, Client, Error, IdempotencyKey, List};
+use super::{Client, Error, IdempotencyKey, List, planned::Plan};
 
 /// The customer fields the tools show.
 #[derive(Debug, Clone, Deserialize)]
@@ -83,7 +83,8 @@ impl Client {
     }
 
     /// Creates a customer.
-    pub fn create_customer(&self,
+    pub fn create_customer(
+        &self,
         params: &CustomerParams,
         key: &IdempotencyKey,
     ) -> Result<Plan<Customer>, Error> {
@@ -91,11 +92,12 @@ impl Client {
     }
 
     /// Updates a customer's given fields. `id` must be checked by the caller.
-    pub fn update_customer(&self,
+    pub fn update_customer(
+        &self,
         id: &str,
         params: &CustomerParams,
         key: &IdempotencyKey,
     ) -> Result<Plan<Customer>, Error> {
-        Plan::post(&format!("/v1/customers/{id}"), params, key.clone())
+        Plan::post(format!("/v1/customers/{id}"), params, key.clone())
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
-use super::{planned::Plan, Client, Error, IdempotencyKey, subscriptions::CollectionMethod};
+use super::{Client, Error, IdempotencyKey, planned::Plan, subscriptions::CollectionMethod};
 
 /// What a new invoice does with the customer's pending invoice items.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
@@ -146,7 +146,8 @@ pub struct InvoiceItem {
 
 impl Client {
     /// Creates a draft invoice.
-    pub fn create_invoice(&self,
+    pub fn create_invoice(
+        &self,
         params: &CreateInvoice,
         key: &IdempotencyKey,
     ) -> Result<Plan<Invoice>, Error> {
@@ -154,7 +155,8 @@ impl Client {
     }
 
     /// Creates an invoice item.
-    pub fn create_invoice_item(&self,
+    pub fn create_invoice_item(
+        &self,
         params: &CreateInvoiceItem,
         key: &IdempotencyKey,
     ) -> Result<Plan<InvoiceItem>, Error> {
@@ -162,11 +164,12 @@ impl Client {
     }
 
     /// Finalizes a draft invoice; `id` must be a checked `in_` id.
-    pub fn finalize_invoice(&self,
+    pub fn finalize_invoice(
+        &self,
         id: &str,
         params: &FinalizeInvoice,
         key: &IdempotencyKey,
     ) -> Result<Plan<Invoice>, Error> {
-        Plan::post(&format!("/v1/invoices/{id}/finalize"), params, key.clone())
+        Plan::post(format!("/v1/invoices/{id}/finalize"), params, key.clone())
     }
 }

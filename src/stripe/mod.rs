@@ -25,8 +25,8 @@ pub mod subscriptions;
 
 pub use client::{Client, ClientConfig, IdempotencyKey};
 pub use error::Error;
-pub use planned::{Approved, Planned};
 pub use key::{ApiKey, Mode};
+pub use planned::{Approved, Planned};
 
 use serde::{Deserialize, Deserializer};
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
-use super::{planned::Plan, Client, Error, IdempotencyKey};
+use super::{Client, Error, IdempotencyKey, planned::Plan};
 
 /// Why a payment intent is canceled; Stripe's four values.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
@@ -188,7 +188,8 @@ pub struct PaymentIntent {
 
 impl Client {
     /// Creates a payment intent (and confirms it when asked).
-    pub fn create_payment_intent(&self,
+    pub fn create_payment_intent(
+        &self,
         params: &CreatePaymentIntent,
         key: &IdempotencyKey,
     ) -> Result<Plan<PaymentIntent>, Error> {
@@ -196,12 +197,17 @@ impl Client {
     }
 
     /// Confirms a payment intent. `id` must be checked by the caller.
-    pub fn confirm_payment_intent(&self,
+    pub fn confirm_payment_intent(
+        &self,
         id: &str,
         params: &ConfirmPaymentIntent,
         key: &IdempotencyKey,
     ) -> Result<Plan<PaymentIntent>, Error> {
-        Plan::post(&format!("/v1/payment_intents/{id}/confirm"), params, key.clone())
+        Plan::post(
+            format!("/v1/payment_intents/{id}/confirm"),
+            params,
+            key.clone(),
+        )
     }
 
     /// Retrieves a payment intent. `id` must be checked by the caller.
@@ -210,12 +216,17 @@ impl Client {
     }
 
     /// Cancels a payment intent. `id` must be checked by the caller.
-    pub fn cancel_payment_intent(&self,
+    pub fn cancel_payment_intent(
+        &self,
         id: &str,
         params: &CancelPaymentIntent,
         key: &IdempotencyKey,
     ) -> Result<Plan<PaymentIntent>, Error> {
-        Plan::post(&format!("/v1/payment_intents/{id}/cancel"), params, key.clone())
+        Plan::post(
+            format!("/v1/payment_intents/{id}/cancel"),
+            params,
+            key.clone(),
+        )
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{planned::Plan, Client, Error, IdempotencyKey};
+use super::{Client, Error, IdempotencyKey, planned::Plan};
 
 /// One line of `POST /v1/payment_links`.
 #[derive(Debug, Clone, Serialize)]
@@ -39,7 +39,8 @@ pub struct PaymentLink {
 
 impl Client {
     /// Creates a payment link.
-    pub fn create_payment_link(&self,
+    pub fn create_payment_link(
+        &self,
         params: &CreatePaymentLink,
         key: &IdempotencyKey,
     ) -> Result<Plan<PaymentLink>, Error> {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
-use super::{planned::Plan, Client, Error, IdempotencyKey};
+use super::{Client, Error, IdempotencyKey, planned::Plan};
 
 /// How often a recurring price bills.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
@@ -90,7 +90,8 @@ pub struct Price {
 
 impl Client {
     /// Creates a price.
-    pub fn create_price(&self,
+    pub fn create_price(
+        &self,
         params: &CreatePrice,
         key: &IdempotencyKey,
     ) -> Result<Plan<Price>, Error> {

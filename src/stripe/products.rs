@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{planned::Plan, Client, Error, IdempotencyKey};
+use super::{Client, Error, IdempotencyKey, planned::Plan};
 
 /// Body of `POST /v1/products`.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -44,7 +44,8 @@ pub struct Product {
 
 impl Client {
     /// Creates a product.
-    pub fn create_product(&self,
+    pub fn create_product(
+        &self,
         params: &CreateProduct,
         key: &IdempotencyKey,
     ) -> Result<Plan<Product>, Error> {

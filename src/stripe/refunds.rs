@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
-use super::{planned::Plan, Client, Error, IdempotencyKey};
+use super::{Client, Error, IdempotencyKey, planned::Plan};
 
 /// Why a refund is made; Stripe's three values.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
@@ -73,7 +73,8 @@ pub struct Refund {
 
 impl Client {
     /// Creates a refund. Money leaves the account.
-    pub fn create_refund(&self,
+    pub fn create_refund(
+        &self,
         params: &CreateRefund,
         key: &IdempotencyKey,
     ) -> Result<Plan<Refund>, Error> {

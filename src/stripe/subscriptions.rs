@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
-use super::{planned::Plan as Planned, 
+use super::{
     Client, Error, IdempotencyKey, List,
     client::encode_form,
+    planned::Plan as Planned,
     prices::{Price, Recurring},
 };
 
@@ -227,7 +228,8 @@ pub struct Subscription {
 
 impl Client {
     /// Creates a subscription.
-    pub fn create_subscription(&self,
+    pub fn create_subscription(
+        &self,
         params: &CreateSubscription,
         key: &IdempotencyKey,
     ) -> Result<Planned<Subscription>, Error> {
@@ -240,7 +242,8 @@ impl Client {
     }
 
     /// Updates a subscription; `id` must be a checked `sub_` id.
-    pub fn update_subscription(&self,
+    pub fn update_subscription(
+        &self,
         id: &str,
         params: &UpdateSubscription,
         key: &IdempotencyKey,
@@ -249,7 +252,8 @@ impl Client {
     }
 
     /// Cancels a subscription now; `id` must be a checked `sub_` id.
-    pub fn cancel_subscription(&self,
+    pub fn cancel_subscription(
+        &self,
         id: &str,
         params: &CancelSubscription,
         key: &IdempotencyKey,

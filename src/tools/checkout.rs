@@ -535,7 +535,9 @@ impl StripeMcp {
             now,
         };
         let (params, key) = build_request(args, &cx)?;
-        let session = self.write(self.client.create_checkout_session(&params, &key), &key).await?;
+        let session = self
+            .write(self.client.create_checkout_session(&params, &key), &key)
+            .await?;
         Ok(Json(CheckoutOutput {
             checkout_url: session.url,
             amount_total_display: session
@@ -621,7 +623,9 @@ impl StripeMcp {
     ) -> Result<Json<CheckoutSessionOutput>, ToolError> {
         let key = idempotency_key(args.idempotency_key.as_deref())?;
         let id = check_id("session", &args.session, &["cs_"])?;
-        let session = self.write(self.client.expire_checkout_session(&id, &key), &key).await?;
+        let session = self
+            .write(self.client.expire_checkout_session(&id, &key), &key)
+            .await?;
         Ok(Json(CheckoutSessionOutput::from_stripe(
             session,
             Some(&key),

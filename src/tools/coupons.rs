@@ -259,7 +259,9 @@ impl StripeMcp {
             .map(|d| d.as_secs() as i64)
             .unwrap_or_default();
         let (params, key) = build_request(args, now)?;
-        let coupon = self.write(self.client.create_coupon(&params, &key), &key).await?;
+        let coupon = self
+            .write(self.client.create_coupon(&params, &key), &key)
+            .await?;
         Ok(Json(CreateCouponOutput {
             coupon: coupon.into(),
             idempotency_key: key.as_str().to_owned(),

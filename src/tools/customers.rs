@@ -310,7 +310,9 @@ impl StripeMcp {
         Parameters(args): Parameters<CreateCustomerArgs>,
     ) -> Result<Json<CustomerOutput>, ToolError> {
         let (params, key) = build_create(args)?;
-        let customer = self.write(self.client.create_customer(&params, &key), &key).await?;
+        let customer = self
+            .write(self.client.create_customer(&params, &key), &key)
+            .await?;
         Ok(Json(CustomerOutput::from_stripe(customer, Some(&key))))
     }
 
@@ -327,7 +329,9 @@ impl StripeMcp {
         Parameters(args): Parameters<UpdateCustomerArgs>,
     ) -> Result<Json<CustomerOutput>, ToolError> {
         let (id, params, key) = build_update(args)?;
-        let customer = self.write(self.client.update_customer(&id, &params, &key), &key).await?;
+        let customer = self
+            .write(self.client.update_customer(&id, &params, &key), &key)
+            .await?;
         Ok(Json(CustomerOutput::from_stripe(customer, Some(&key))))
     }
 }

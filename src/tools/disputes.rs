@@ -314,7 +314,9 @@ impl StripeMcp {
         Parameters(args): Parameters<UpdateDisputeArgs>,
     ) -> Result<Json<UpdateDisputeOutput>, ToolError> {
         let (id, params, key) = build_update(args)?;
-        let dispute = self.write(self.client.update_dispute(&id, &params, &key), &key).await?;
+        let dispute = self
+            .write(self.client.update_dispute(&id, &params, &key), &key)
+            .await?;
         Ok(Json(UpdateDisputeOutput {
             dispute: dispute.into(),
             submitted: params.submit,

@@ -383,7 +383,9 @@ impl StripeMcp {
         Parameters(args): Parameters<CreateInvoiceArgs>,
     ) -> Result<Json<InvoiceWriteOutput>, ToolError> {
         let (params, key) = build_invoice(args)?;
-        let invoice = self.write(self.client.create_invoice(&params, &key), &key).await?;
+        let invoice = self
+            .write(self.client.create_invoice(&params, &key), &key)
+            .await?;
         Ok(Json(InvoiceWriteOutput {
             invoice: invoice.into(),
             idempotency_key: key.as_str().to_owned(),
@@ -403,7 +405,9 @@ impl StripeMcp {
         Parameters(args): Parameters<CreateInvoiceItemArgs>,
     ) -> Result<Json<InvoiceItemOutput>, ToolError> {
         let (params, key) = build_invoice_item(args)?;
-        let item = self.write(self.client.create_invoice_item(&params, &key), &key).await?;
+        let item = self
+            .write(self.client.create_invoice_item(&params, &key), &key)
+            .await?;
         Ok(Json(InvoiceItemOutput::new(item, &key)))
     }
 
@@ -424,7 +428,9 @@ impl StripeMcp {
         let params = FinalizeInvoice {
             auto_advance: args.auto_advance,
         };
-        let invoice = self.write(self.client.finalize_invoice(&id, &params, &key), &key).await?;
+        let invoice = self
+            .write(self.client.finalize_invoice(&id, &params, &key), &key)
+            .await?;
         Ok(Json(InvoiceWriteOutput {
             invoice: invoice.into(),
             idempotency_key: key.as_str().to_owned(),

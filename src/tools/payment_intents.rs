@@ -419,7 +419,9 @@ impl StripeMcp {
         Parameters(args): Parameters<CreatePaymentIntentArgs>,
     ) -> Result<Json<PaymentIntentOutput>, ToolError> {
         let (params, key) = build_create(args, self.client.mode())?;
-        let pi = self.write(self.client.create_payment_intent(&params, &key), &key).await?;
+        let pi = self
+            .write(self.client.create_payment_intent(&params, &key), &key)
+            .await?;
         Ok(Json(PaymentIntentOutput::from_stripe(pi, Some(&key))))
     }
 
@@ -524,7 +526,9 @@ impl StripeMcp {
         let params = CancelPaymentIntent {
             cancellation_reason: args.cancellation_reason,
         };
-        let pi = self.write(self.client.cancel_payment_intent(&id, &params, &key), &key).await?;
+        let pi = self
+            .write(self.client.cancel_payment_intent(&id, &params, &key), &key)
+            .await?;
         Ok(Json(PaymentIntentOutput::from_stripe(pi, Some(&key))))
     }
 }

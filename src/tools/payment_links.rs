@@ -106,7 +106,9 @@ impl StripeMcp {
         Parameters(args): Parameters<CreatePaymentLinkArgs>,
     ) -> Result<Json<PaymentLinkOutput>, ToolError> {
         let (params, key) = build_request(args)?;
-        let link = self.write(self.client.create_payment_link(&params, &key), &key).await?;
+        let link = self
+            .write(self.client.create_payment_link(&params, &key), &key)
+            .await?;
         Ok(Json(PaymentLinkOutput {
             url: link.url,
             id: link.id,

@@ -250,7 +250,9 @@ impl StripeMcp {
         Parameters(args): Parameters<CreatePriceArgs>,
     ) -> Result<Json<CreatePriceOutput>, ToolError> {
         let (params, key) = build_request(args)?;
-        let price = self.write(self.client.create_price(&params, &key), &key).await?;
+        let price = self
+            .write(self.client.create_price(&params, &key), &key)
+            .await?;
         Ok(Json(CreatePriceOutput {
             price: price.into(),
             idempotency_key: key.as_str().to_owned(),

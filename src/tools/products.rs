@@ -172,7 +172,9 @@ impl StripeMcp {
         Parameters(args): Parameters<CreateProductArgs>,
     ) -> Result<Json<CreateProductOutput>, ToolError> {
         let (params, key) = build_request(args)?;
-        let product = self.write(self.client.create_product(&params, &key), &key).await?;
+        let product = self
+            .write(self.client.create_product(&params, &key), &key)
+            .await?;
         Ok(Json(CreateProductOutput {
             product: product.into(),
             idempotency_key: key.as_str().to_owned(),

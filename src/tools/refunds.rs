@@ -234,7 +234,9 @@ impl StripeMcp {
         Parameters(args): Parameters<CreateRefundArgs>,
     ) -> Result<Json<RefundOutput>, ToolError> {
         let (params, key) = build_request(args)?;
-        let refund = self.write(self.client.create_refund(&params, &key), &key).await?;
+        let refund = self
+            .write(self.client.create_refund(&params, &key), &key)
+            .await?;
         Ok(Json(RefundOutput {
             amount: Money::new(refund.amount, &refund.currency),
             id: refund.id,

@@ -554,7 +554,9 @@ impl StripeMcp {
         Parameters(args): Parameters<CreateSubscriptionArgs>,
     ) -> Result<Json<SubscriptionWriteOutput>, ToolError> {
         let (params, key) = build_create(args)?;
-        let sub = self.write(self.client.create_subscription(&params, &key), &key).await?;
+        let sub = self
+            .write(self.client.create_subscription(&params, &key), &key)
+            .await?;
         Ok(Json(SubscriptionWriteOutput {
             subscription: sub.into(),
             idempotency_key: key.as_str().to_owned(),
@@ -625,7 +627,9 @@ impl StripeMcp {
         Parameters(args): Parameters<UpdateSubscriptionArgs>,
     ) -> Result<Json<SubscriptionWriteOutput>, ToolError> {
         let (id, params, key) = build_update(args)?;
-        let sub = self.write(self.client.update_subscription(&id, &params, &key), &key).await?;
+        let sub = self
+            .write(self.client.update_subscription(&id, &params, &key), &key)
+            .await?;
         Ok(Json(SubscriptionWriteOutput {
             subscription: sub.into(),
             idempotency_key: key.as_str().to_owned(),
