@@ -165,7 +165,13 @@ pub async fn pass(
     let caller = frame.as_ref().and_then(|f| f.caller.clone());
     let first = effects::classify(&planned);
     let spend = spend_kind(first.kind);
-    let asks = guard.confirm != ConfirmMode::Never && first.kind.needs_confirmation();
+    // Facts are looked up for a question only when one will be asked now.
+    let asks = guard.confirm != ConfirmMode::Never
+        && first.kind.needs_confirmation()
+        && frame.as_deref().is_some_and(|f| {
+            confirm::can_ask(&f.context)
+                && !(confirm::stateless(&f.context) && f.request_state.is_some())
+        });
     let capped = match spend {
         Some(k) => guard.limits.caps(k),
         None => first.kind == Kind::Unknown && !guard.limits.is_empty(),
