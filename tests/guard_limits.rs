@@ -729,3 +729,61 @@ fn an_unknown_db_scheme_is_refused_and_its_password_never_printed() {
         "nothing is created"
     );
 }
+
+/// Issue 18: a tenant's partial `[tenant.limits]` combines with the server's caps (the
+/// stricter of each kind holds) instead of replacing them: a tenant with only a take cap
+/// cannot refund past the server's refund cap.
+#[tokio::test]
+async fn a_tenants_limits_combine_with_the_servers_and_never_loosen_them() {
+    use sha2::{Digest, Sha256};
+    let token = "smcp_takeonly_token_for_tests_only_000000000000000000000000000000";
+    let dir = std::env::temp_dir().join(format!(
+        "stripe-mcp-tenant-combine-{}",
+        uuid::Uuid::new_v4()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tenants.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[[tenant]]\nname = \"takeonly\"\ntoken_sha256 = \"{}\"\nstripe_key_env = \"SHARED_KEY\"\n[tenant.limits.take]\nusd = {{ per_call = 100000 }}\n",
+            hex::encode(Sha256::digest(token.as_bytes()))
+        ),
+    )
+    .unwrap();
+    let db = dir.join("orders.db");
+    let stripe = stripe(Duration::ZERO).await;
+    let server = http_common::start(
+        &stripe.uri(),
+        &[
+            "--auth",
+            "tokens",
+            "--tenants",
+            file.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--limit",
+            "refund:usd:1000:-",
+        ],
+        &[("SHARED_KEY", common::TEST_KEY)],
+    )
+    .await;
+    let client = http_common::connect(
+        &server.url(),
+        Some(token),
+        http_common::Generation::Sessions20251125,
+    )
+    .await;
+    let e = common::err(
+        &http_common::call(
+            &client,
+            "create_refund",
+            json!({"charge": CHARGE, "amount": 1500}),
+        )
+        .await,
+    );
+    assert_eq!(e["kind"], "limit_exceeded", "{e}");
+    assert_eq!(e["limit"]["kind"], "refund", "{e}");
+    assert_eq!(e["limit"]["max"], 1000, "{e}");
+    assert_eq!(refunds_sent(&stripe).await, 0);
+}
