@@ -128,17 +128,6 @@ pub enum Gate {
     Ask(Box<InputRequiredResult>),
 }
 
-/// What the guard needs besides the call.
-#[derive(Debug, Clone, Copy)]
-pub struct Policy<'a> {
-    /// `--confirm` (or the tenant's).
-    pub mode: ConfirmMode,
-    /// How long a person has to answer.
-    pub timeout: Duration,
-    /// Seals `requestState` for 2026-07-28 clients.
-    pub seal: &'a Seal,
-}
-
 /// True when the request comes from a 2026-07-28 client: no server-to-client requests.
 pub fn stateless(context: &RequestContext<RoleServer>) -> bool {
     context

@@ -26,7 +26,7 @@ use super::{
     confirm::{self, ConfirmForm, ConfirmMode, Gate, INPUT_KEY, Refusal},
     effects::{self, Decision, Kind},
     limits::{self, Hold, SpendKind},
-    question, redact,
+    question,
 };
 use crate::{
     store::{AuditEntry, AuditId, AuditOutcome, Store},
@@ -502,7 +502,8 @@ async fn confirm_step(
             _ => Ok((planned, "unavailable")),
         };
     }
-    let message = redact::redact(&question::ask(&planned, d)).into_owned();
+    // The question leaves through the one exit, like every answer.
+    let message = crate::egress::Egress::new(guard.redact).question(&question::ask(&planned, d));
     let schema = match ElicitationSchema::from_type::<ConfirmForm>() {
         Ok(s) => s,
         Err(e) => {

@@ -1,7 +1,9 @@
-//! What runs around a call rather than inside a tool: redaction of secrets from
-//! everything that leaves the process, the back-pressure that bounds in-flight work,
-//! and the guardrails of writes: what a write does ([`effects`]), the one gate every write passes ([`gate`]), a person's
-//! confirmation ([`confirm`]), and the masking of personal data ([`pii`]).
+//! What runs around a call rather than inside a tool: the back-pressure that bounds
+//! in-flight work, and the guardrails of writes: what a write does ([`effects`]: one
+//! table by method and path), the one gate every planned write passes ([`gate`]), a
+//! person's confirmation ([`confirm`], asked in [`question`]'s words), spending limits
+//! ([`limits`]) and the audit trail ([`audit`]). What leaves the process passes
+//! [`crate::egress`].
 
 pub mod audit;
 pub mod backpressure;
@@ -9,9 +11,7 @@ pub mod confirm;
 pub mod effects;
 pub mod gate;
 pub mod limits;
-pub mod pii;
 pub mod question;
-pub mod redact;
 
 use std::time::Duration;
 
