@@ -387,21 +387,19 @@ async fn a_refund_through_the_generic_write_is_asked_as_the_same_refund_and_decl
     );
     assert_eq!(e["kind"], "declined_by_user", "{e}");
     assert_eq!(person.asked(), [QUESTION]);
-    // A write this server does not know is asked too, naming what would be sent.
+    // An irreversible write is asked too, naming what would be sent.
     let e = common::err(
         &call(
             &client,
             "stripe_api_write",
-            json!({"method": "POST", "path": "/v1/brand_new_things", "params": {"percent_off": 100, "duration": "forever"}}),
+            json!({"method": "DELETE", "path": "/v1/coupons/SUMMER25"}),
         )
         .await,
     );
     assert_eq!(e["kind"], "declined_by_user", "{e}");
     let asked = person.asked();
     assert!(
-        asked[1].contains("does not know")
-            && asked[1].contains("POST /v1/brand_new_things")
-            && asked[1].contains("percent_off=100"),
+        asked[1].contains("cannot be undone") && asked[1].contains("DELETE /v1/coupons/SUMMER25"),
         "{asked:?}"
     );
     assert!(writes(&stripe).await.is_empty());
