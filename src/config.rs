@@ -126,7 +126,7 @@ pub struct Cli {
     #[arg(long, env = "STRIPE_MCP_NO_UI", global = true)]
     pub no_ui: bool,
 
-    /// A spending cap, KIND:CURRENCY:PER_CALL:DAILY in the currency's minor unit (`-` for none), e.g. refund:usd:5000:20000 (at most $50.00 a refund, $200.00 in any 24 hours). KIND is refund or take (payments confirmed, checkout sessions). Repeatable; needs --db (the tally is kept there). A capped kind refuses currencies it does not list.
+    /// A spending cap, KIND:CURRENCY:PER_CALL:DAILY in the currency's minor unit (`-` for none), e.g. refund:usd:5000:20000 (at most $50.00 a refund, $200.00 in any 24 hours). KIND is refund, take (payments confirmed, invoices charged, checkout sessions, payment links, subscription items) or payout (payouts, transfers); see docs/guardrails.md. Repeatable; needs --db (the tally is kept there). A capped kind refuses currencies it does not list.
     #[arg(long = "limit", global = true, value_name = "KIND:CUR:PER_CALL:DAILY")]
     pub limits: Vec<String>,
 

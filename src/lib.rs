@@ -18,8 +18,10 @@
 //!   confirmation question has its secrets scrubbed ([`egress::scrub`]) and, with
 //!   `--redact`, its personal data masked ([`egress::pii`]).
 //! - [`guard`]: what runs around every call: back-pressure on in-flight work; the guardrails:
-//!   - [`guard::classify`]: what a write does (refund, take, cancel, ...), pure, shared by
-//!     confirmation, limits and audit.
+//!   - [`guard::effects`]: one table of what each Stripe write operation does (refund,
+//!     take, payout, cancel, ...), keyed by method and path, with the look-ups that fill in
+//!     what a request does not carry; [`guard::gate`]: the one gate every planned write
+//!     passes (confirm, limits, audit) to become the only thing the client sends.
 //!   - [`guard::confirm`]: a person confirms money movements (elicitation, or an
 //!     `input_required` round with a sealed `requestState` for 2026-07-28 clients).
 //!   - [`guard::limits`]: spending caps (`--limit`, `--policy`, per tenant) and the

@@ -25,8 +25,7 @@ use crate::{
     guard::{
         self, GuardSettings,
         backpressure::{Backpressure, Overloaded},
-        classify::{Action, classify},
-        confirm::{self, ConfirmMode, Gate, Policy, Refusal},
+        confirm::ConfirmMode,
     },
     store::{Scope, ScopeSource, Store},
     stripe::{
@@ -293,95 +292,9 @@ fn is_read_only(tool: &Tool) -> bool {
         .unwrap_or(false)
 }
 
-/// True when the tool's own checks refuse these arguments before sending anything
-/// (the same deserialisation and the same pure checks the tool runs).
-fn refused_anyway(
-    tool: &str,
-    args: &serde_json::Map<String, serde_json::Value>,
-    mode: Mode,
-) -> bool {
-    use crate::tools::{
-        check_id, checkout, disputes, generic, invoices, payment_intents, refunds, subscriptions,
-    };
-    fn parse<T: serde::de::DeserializeOwned>(
-        args: &serde_json::Map<String, serde_json::Value>,
-    ) -> Option<T> {
-        serde_json::from_value(serde_json::Value::Object(args.clone())).ok()
-    }
-    match tool {
-        "create_refund" => parse(args).is_none_or(|a| refunds::build_request(a).is_err()),
-        "create_payment_intent" => {
-            parse(args).is_none_or(|a| payment_intents::build_create(a, mode).is_err())
-        }
-        "confirm_payment_intent" => {
-            parse(args).is_none_or(|a| payment_intents::build_confirm(a, mode).is_err())
-        }
-        "cancel_payment_intent" => parse::<payment_intents::CancelPaymentIntentArgs>(args)
-            .is_none_or(|a| check_id("payment_intent", &a.payment_intent, &["pi_"]).is_err()),
-        "expire_checkout_session" => parse::<checkout::ExpireCheckoutSessionArgs>(args)
-            .is_none_or(|a| check_id("session", &a.session, &["cs_"]).is_err()),
-        "finalize_invoice" => parse::<invoices::FinalizeInvoiceArgs>(args)
-            .is_none_or(|a| check_id("invoice", &a.invoice, &["in_"]).is_err()),
-        "create_subscription" => {
-            parse(args).is_none_or(|a| subscriptions::build_create(a).is_err())
-        }
-        "update_subscription" => {
-            parse(args).is_none_or(|a| subscriptions::build_update(a).is_err())
-        }
-        "cancel_subscription" => {
-            parse(args).is_none_or(|a| subscriptions::build_cancel(a).is_err())
-        }
-        "update_dispute" => parse(args).is_none_or(|a| disputes::build_update(a).is_err()),
-        "stripe_api_write" => parse(args).is_none_or(|a| generic::build_write(a).is_err()),
-        _ => false,
-    }
-}
-
 /// True when `client`'s key is live and live writes were not allowed.
 fn locks_live(client: &Client, guard: &GuardSettings) -> bool {
     client.mode() == Mode::Live && !guard.allow_live_writes
-}
-
-/// The structured error of a call the confirmation stopped; nothing was written.
-fn refusal_error(refusal: Refusal, action: &Action, server: &StripeMcp) -> ToolError {
-    let what = action.kind.as_str();
-    let mut error = match refusal {
-        Refusal::Declined { dismissed } => ToolError {
-            kind: ErrorKind::DeclinedByUser,
-            hint: Some("The person asked did not approve this; do not retry it unless they ask you to. Ask them what they want instead.".into()),
-            ..ToolError::invalid(if dismissed {
-                format!("the person asked to confirm this {what} closed the form without approving it; nothing was sent to Stripe")
-            } else {
-                format!("the person asked to confirm this {what} declined it; nothing was sent to Stripe")
-            })
-        },
-        Refusal::Timeout(bound) => ToolError {
-            kind: ErrorKind::ConfirmationTimeout,
-            retryable: true,
-            hint: Some("Tell the person a confirmation is waiting for them, then call again with the same arguments (and idempotency_key) when they are ready.".into()),
-            ..ToolError::invalid(format!(
-                "nobody confirmed this {what} within {} s; nothing was sent to Stripe",
-                bound.as_secs()
-            ))
-        },
-        Refusal::Unavailable(why) => ToolError {
-            kind: ErrorKind::ConfirmationUnavailable,
-            hint: Some("This server asks a person before moving money (--confirm always). Use an MCP client that supports elicitation (forms), or have the operator restart the server with --confirm auto (ask when the client can) or --confirm never.".into()),
-            ..ToolError::invalid(format!(
-                "this {what} needs a person's confirmation and {why}; nothing was sent to Stripe"
-            ))
-        },
-        Refusal::BadState(why) => ToolError::invalid(format!(
-            "the confirmation could not be checked ({why}); nothing was sent to Stripe"
-        ))
-        .with_hint("Call the tool again without requestState or inputResponses: the server asks again."),
-        Refusal::BadId(why) => ToolError::invalid(why),
-        Refusal::Lookup(err) => server.stripe_error(err, None),
-    };
-    if let Some(key) = &action.idempotency_key {
-        error.idempotency_key = Some(key.clone());
-    }
-    error
 }
 
 /// What a result says when Stripe replayed the first answer for its idempotency key.
@@ -786,47 +699,47 @@ impl StripeMcp {
         let cancelled = context.ct.clone();
         let span = tracing::info_span!("tool", name = %request.name);
         let notes = Arc::new(CallNotes::default());
+        // Every write the tool makes passes the guard (`guard::gate`), which reads this
+        // frame: the person to ask, and the 2026-07-28 state and answers echoed back.
+        let frame = Arc::new(guard::gate::CallFrame::new(
+            context.clone(),
+            request.request_state.clone(),
+            request.input_responses.clone(),
+            Some(self.client.key_fingerprint()),
+        ));
+        let tool_name = request.name.to_string();
         let call = async {
-            // The guards wrap the call: a person confirms, the limits reserve, the audit
-            // trail records, all before the tool runs; then the outcome settles both.
-            let write = self.write_action(&request);
-            let confirmation = match self.confirm_gate(write.as_ref(), &request, &context).await {
-                Ok(word) => word,
-                Err(stopped) => {
-                    if let (Some(action), CallToolResponse::Complete(_)) = (&write, &stopped) {
-                        self.audit_stopped(action, "declined", "not_checked", &stopped)
-                            .await;
-                    }
-                    return Ok(Ok(stopped));
-                }
-            };
-            let mut guarded = None;
-            if let Some(action) = write {
-                match self
-                    .reserve_and_record(&action, &request, confirmation)
-                    .await
-                {
-                    Ok(g) => guarded = Some(g),
-                    Err(stopped) => return Ok(Ok(stopped)),
-                }
-            }
             let tcc = ToolCallContext::new(self, request, context);
             let response = match deadline {
-                Some(d) => tokio::time::timeout(d, self.tool_router.call(tcc))
-                    .await
-                    .map_err(|_| DeadlinePassed),
+                // The deadline bounds the tool's own work: a person's time to answer a
+                // confirmation (inside the tool's write) moves it.
+                Some(d) => {
+                    let started = tokio::time::Instant::now();
+                    let mut tool = std::pin::pin!(self.tool_router.call(tcc));
+                    loop {
+                        let waited = frame.waited();
+                        tokio::select! {
+                            r = &mut tool => break Ok(r),
+                            () = tokio::time::sleep_until(started + d + waited) => {
+                                if frame.waited() > waited {
+                                    continue;
+                                }
+                                break Err(DeadlinePassed);
+                            }
+                        }
+                    }
+                }
                 None => Ok(self.tool_router.call(tcc).await),
             };
-            if let Some(g) = guarded {
-                let outcome = match &response {
-                    Ok(Ok(r)) => guard::audit::outcome(r),
-                    // Past the deadline or failed inside rmcp: it may have been sent.
-                    _ => guard::audit::unknown("no answer within the deadline"),
-                };
-                self.settle(g, outcome).await;
+            // The guard asked the person through an `input_required` round instead.
+            let asked = frame.asked.lock().unwrap_or_else(|e| e.into_inner()).take();
+            match asked {
+                Some(input) => Ok(Ok(CallToolResponse::InputRequired(input))),
+                None => response,
             }
-            response
         };
+        let call =
+            guard::gate::CALL.scope(frame.clone(), guard::gate::CALL_TOOL.scope(tool_name, call));
         // The account rides with the call: the guards' lookups and the tool's requests
         // both act on it.
         let call = CALL_NOTES
@@ -850,192 +763,6 @@ impl StripeMcp {
             gate.writable().await;
         }
         Ok(Ok(response))
-    }
-
-    /// The write this call would make, for the limits and the audit trail; `None` for a
-    /// read, and for a call the tool itself refuses before sending anything.
-    fn write_action(&self, request: &CallToolRequestParams) -> Option<Action> {
-        let tool = self.tool_router.get(&request.name)?;
-        let empty = serde_json::Map::new();
-        let args = request.arguments.as_ref().unwrap_or(&empty);
-        let action = classify(&request.name, args, !is_read_only(tool))?;
-        if refused_anyway(&request.name, args, self.client.mode()) {
-            return None;
-        }
-        Some(action)
-    }
-
-    /// Before a write is sent: reserve its amount against the limits, then write its
-    /// audit row (outcome unknown). Either refusing is the call's answer, nothing sent.
-    async fn reserve_and_record(
-        &self,
-        action: &Action,
-        request: &CallToolRequestParams,
-        confirmation: &'static str,
-    ) -> Result<Guarded, CallToolResponse> {
-        let guard = &self.settings.guard;
-        let store = self.settings.ledger.as_ref();
-        let empty = serde_json::Map::new();
-        let args = request.arguments.as_ref().unwrap_or(&empty);
-        let hold = match guard::limits::reserve(
-            &guard.limits,
-            store,
-            &guard.scope,
-            &self.client,
-            action,
-            args,
-        )
-        .await
-        {
-            Ok(hold) => hold,
-            Err(mut error) => {
-                if error.idempotency_key.is_none() {
-                    error.idempotency_key = action.idempotency_key.clone();
-                }
-                let refused: CallToolResponse =
-                    CallToolResult::error(vec![ContentBlock::text(error.to_json())]).into();
-                let decision = if error.kind == ErrorKind::LimitExceeded {
-                    "exceeded"
-                } else {
-                    "not_checked"
-                };
-                tracing::info!(
-                    kind = action.kind.as_str(),
-                    decision,
-                    "write stopped by the spending limits"
-                );
-                self.audit_stopped(action, confirmation, decision, &refused)
-                    .await;
-                return Err(refused);
-            }
-        };
-        let audit = match store {
-            None => None,
-            Some(store) => {
-                let entry = guard::audit::entry(
-                    &guard.scope,
-                    action,
-                    hold.money(),
-                    confirmation,
-                    hold.decision(),
-                );
-                match store.audit_begin(entry).await {
-                    Ok(id) => Some(id),
-                    Err(e) => {
-                        // Nothing is sent that the trail could not record.
-                        guard::limits::settle(Some(store), &hold, true).await;
-                        let error = ToolError {
-                            kind: ErrorKind::StripeUnavailable,
-                            retryable: true,
-                            hint: Some("The store that keeps the audit trail is unreachable; try again in a moment.".into()),
-                            ..ToolError::invalid(format!(
-                                "the audit trail could not record this write ({e}); nothing was sent to Stripe"
-                            ))
-                        };
-                        return Err(CallToolResult::error(vec![ContentBlock::text(
-                            error.to_json(),
-                        )])
-                        .into());
-                    }
-                }
-            }
-        };
-        Ok(Guarded { hold, audit })
-    }
-
-    /// After the tool: keep or release the reservation, complete the audit row.
-    async fn settle(&self, guarded: Guarded, outcome: crate::store::AuditOutcome) {
-        let store = self.settings.ledger.as_ref();
-        let failed = outcome.outcome == "failed";
-        guard::limits::settle(store, &guarded.hold, failed).await;
-        if let (Some(store), Some(id)) = (store, guarded.audit)
-            && let Err(e) = store.audit_finish(id, outcome).await
-        {
-            tracing::warn!(error = %e, "could not complete an audit row; it stays \"unknown\"");
-        }
-    }
-
-    /// Records a write stopped before sending (declined, timed out, over a limit).
-    async fn audit_stopped(
-        &self,
-        action: &Action,
-        confirmation: &str,
-        decision: &str,
-        response: &CallToolResponse,
-    ) {
-        let Some(store) = self.settings.ledger.as_ref() else {
-            return;
-        };
-        let entry = guard::audit::entry(
-            &self.settings.guard.scope,
-            action,
-            None,
-            confirmation,
-            decision,
-        );
-        let mut outcome = guard::audit::outcome(response);
-        outcome.outcome = "refused".into();
-        let recorded = match store.audit_begin(entry).await {
-            Ok(id) => store.audit_finish(id, outcome).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = recorded {
-            tracing::warn!(error = %e, "could not record a refused write in the audit trail");
-        }
-    }
-
-    /// Runs the confirmation around a write that needs one: `Ok` lets the call go on
-    /// and says how it was confirmed (for the audit trail), `Err` is the answer instead
-    /// (a refusal, or an `input_required` round).
-    ///
-    /// `action` is [`StripeMcp::write_action`]'s: `None` for a read and for a call the
-    /// tool refuses anyway, which goes to the tool without asking anyone (nor asking
-    /// about an amount the tool would not send).
-    async fn confirm_gate(
-        &self,
-        action: Option<&Action>,
-        request: &CallToolRequestParams,
-        context: &RequestContext<RoleServer>,
-    ) -> Result<&'static str, CallToolResponse> {
-        let Some(action) = action.filter(|a| a.needs_confirmation()) else {
-            return Ok("not_required");
-        };
-        let guard = &self.settings.guard;
-        let policy = Policy {
-            mode: guard.confirm,
-            timeout: guard.confirm_timeout,
-            seal: &guard.seal,
-            egress: self.egress(),
-        };
-        // How a call that goes on was confirmed: never asked (policy or client), or a
-        // person accepted (the gate proceeds after asking only on a ticked accept).
-        let word = if guard.confirm == ConfirmMode::Never {
-            "off"
-        } else if (confirm::stateless(context) && request.request_state.is_some())
-            || (!confirm::stateless(context) && confirm::can_ask(context))
-        {
-            "accepted"
-        } else {
-            "not_asked"
-        };
-        match confirm::gate(&self.client, policy, action, request, context).await {
-            Gate::Proceed => {
-                tracing::info!(kind = action.kind.as_str(), "write confirmed or not asked");
-                Ok(word)
-            }
-            Gate::Ask(input) => {
-                tracing::info!(
-                    kind = action.kind.as_str(),
-                    "confirmation asked (input_required)"
-                );
-                Err(CallToolResponse::InputRequired(*input))
-            }
-            Gate::Refuse(refusal) => {
-                let error = refusal_error(refusal, action, self);
-                tracing::info!(kind = action.kind.as_str(), outcome = ?error.kind, "write stopped before sending");
-                Err(CallToolResult::error(vec![ContentBlock::text(error.to_json())]).into())
-            }
-        }
     }
 }
 
@@ -1170,14 +897,6 @@ impl ServerHandler for StripeMcp {
                 Err(ErrorData::internal_error("no deadline was set", None))
             })
     }
-}
-
-/// What the guards hold for a write in flight: its reservation and its audit row.
-struct Guarded {
-    /// Kept or released once the outcome is known.
-    hold: guard::limits::Hold,
-    /// Completed with the outcome; `None` without a store.
-    audit: Option<crate::store::AuditId>,
 }
 
 /// The answer when too many calls already wait: nothing was sent, retrying later helps.

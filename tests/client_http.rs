@@ -9,7 +9,8 @@ use serde_json::json;
 use stripe_mcp::stripe::{
     ApiKey, Client, ClientConfig, Error, IdempotencyKey,
     client::DEFAULT_STRIPE_VERSION,
-    refunds::{CreateRefund, RefundReason},
+    planned::Approved,
+    refunds::{CreateRefund, Refund, RefundReason},
     retry::Backoff,
 };
 use wiremock::{
@@ -91,8 +92,7 @@ async fn a_refund_posts_the_exact_form_body_with_an_idempotency_key() {
         .mount(&stripe)
         .await;
     let key = IdempotencyKey::from_user("order-42-refund").unwrap();
-    let refund = client(&stripe.uri(), None)
-        .create_refund(&refund_params(), &key)
+    let refund = send_refund(&client(&stripe.uri(), None), &refund_params(), &key)
         .await
         .unwrap();
     assert!(refund.id.starts_with("re_"));
@@ -120,8 +120,7 @@ async fn a_500_then_200_refund_sends_the_same_idempotency_key_twice_and_returns_
         .mount(&stripe)
         .await;
     let key = IdempotencyKey::generate();
-    let refund = client(&stripe.uri(), None)
-        .create_refund(&refund_params(), &key)
+    let refund = send_refund(&client(&stripe.uri(), None), &refund_params(), &key)
         .await
         .unwrap();
     assert!(refund.id.starts_with("re_"));
@@ -156,10 +155,13 @@ async fn a_429_with_stripe_should_retry_false_is_not_retried() {
         .expect(1)
         .mount(&stripe)
         .await;
-    let err = client(&stripe.uri(), None)
-        .create_refund(&refund_params(), &IdempotencyKey::generate())
-        .await
-        .unwrap_err();
+    let err = send_refund(
+        &client(&stripe.uri(), None),
+        &refund_params(),
+        &IdempotencyKey::generate(),
+    )
+    .await
+    .unwrap_err();
     match err {
         Error::Api {
             status,
@@ -207,10 +209,13 @@ async fn client_errors_are_never_retried() {
             .expect(1)
             .mount(&stripe)
             .await;
-        let err = client(&stripe.uri(), None)
-            .create_refund(&refund_params(), &IdempotencyKey::generate())
-            .await
-            .unwrap_err();
+        let err = send_refund(
+            &client(&stripe.uri(), None),
+            &refund_params(),
+            &IdempotencyKey::generate(),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.http_status(), Some(status));
     }
 }
@@ -284,10 +289,13 @@ async fn a_dropped_connection_is_a_network_error_after_the_retries() {
             drop(sock);
         }
     });
-    let err = client(&format!("http://{addr}"), None)
-        .create_refund(&refund_params(), &IdempotencyKey::generate())
-        .await
-        .unwrap_err();
+    let err = send_refund(
+        &client(&format!("http://{addr}"), None),
+        &refund_params(),
+        &IdempotencyKey::generate(),
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(err, Error::Network { timeout: false, .. }),
         "{err:?}"
@@ -372,10 +380,13 @@ async fn a_write_whose_answer_was_lost_stays_retryable_even_if_the_retry_is_told
     // First attempt: the write may have been applied, its answer is lost. Second:
     // 429 with Stripe-Should-Retry: false, which alone would mean "do not retry".
     let base = drop_first_then(TOO_MANY_DO_NOT_RETRY).await;
-    let err = client(&base, None)
-        .create_refund(&refund_params(), &IdempotencyKey::generate())
-        .await
-        .unwrap_err();
+    let err = send_refund(
+        &client(&base, None),
+        &refund_params(),
+        &IdempotencyKey::generate(),
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(err, Error::Network { .. }),
         "the lost answer is reported: {err:?}"
@@ -393,13 +404,11 @@ async fn a_lost_write_is_remembered_across_calls_with_the_same_key() {
     let base = drop_first_then(TOO_MANY_DO_NOT_RETRY).await;
     let client = client_with(&base, None, 0, Duration::from_secs(5));
     let key = IdempotencyKey::generate();
-    let first = client
-        .create_refund(&refund_params(), &key)
+    let first = send_refund(&client, &refund_params(), &key)
         .await
         .unwrap_err();
     assert!(matches!(first, Error::Network { .. }), "{first:?}");
-    let second = client
-        .create_refund(&refund_params(), &key)
+    let second = send_refund(&client, &refund_params(), &key)
         .await
         .unwrap_err();
     assert!(
@@ -407,9 +416,18 @@ async fn a_lost_write_is_remembered_across_calls_with_the_same_key() {
         "still possibly applied: {second:?}"
     );
     // A different key has no such history: the 429 is reported as it is.
-    let other = client
-        .create_refund(&refund_params(), &IdempotencyKey::generate())
+    let other = send_refund(&client, &refund_params(), &IdempotencyKey::generate())
         .await
         .unwrap_err();
     assert_eq!(other.http_status(), Some(429), "{other:?}");
+}
+
+/// Sends a refund the way the server's tools do after the guard approved it.
+async fn send_refund(
+    c: &Client,
+    params: &CreateRefund,
+    key: &IdempotencyKey,
+) -> Result<Refund, Error> {
+    let plan = c.create_refund(params, key).expect("plan");
+    c.send(&Approved::unguarded_for_tests(plan.planned)).await
 }

@@ -37,7 +37,8 @@ const CHARGE: &str = "ch_3PaymentsFixture";
 /// The caller's idempotency key, which must reach Stripe unchanged.
 const IDEM: &str = "refund-order-42";
 /// What the form must say: amount, charge, who paid, when, what was refunded before.
-const QUESTION: &str = "Refund $10.00 of charge ch_3PaymentsFixture (jane@example.com, paid $20.00 on 2 Dec 2026, $5.00 already refunded).";
+/// The same for the typed tool and `stripe_api_write`: the question is about the request.
+const QUESTION: &str = "Refund $10.00 of charge ch_3PaymentsFixture (payer \"jane@example.com\", paid $20.00 on 2 Dec 2026, $5.00 already refunded). On this server's own Stripe account. Request: POST /v1/refunds with amount=1000, charge=ch_3PaymentsFixture.";
 
 /// How the person answers.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -386,19 +387,19 @@ async fn a_refund_through_the_generic_write_is_asked_as_the_same_refund_and_decl
     );
     assert_eq!(e["kind"], "declined_by_user", "{e}");
     assert_eq!(person.asked(), [QUESTION]);
-    // A write this server cannot classify is asked too, naming what would be sent.
+    // An irreversible write is asked too, naming what would be sent.
     let e = common::err(
         &call(
             &client,
             "stripe_api_write",
-            json!({"method": "POST", "path": "/v1/coupons", "params": {"percent_off": 100, "duration": "forever"}}),
+            json!({"method": "DELETE", "path": "/v1/coupons/SUMMER25"}),
         )
         .await,
     );
     assert_eq!(e["kind"], "declined_by_user", "{e}");
     let asked = person.asked();
     assert!(
-        asked[1].contains("POST /v1/coupons") && asked[1].contains("percent_off=100"),
+        asked[1].contains("cannot be undone") && asked[1].contains("DELETE /v1/coupons/SUMMER25"),
         "{asked:?}"
     );
     assert!(writes(&stripe).await.is_empty());
@@ -707,13 +708,201 @@ async fn payments_cancellations_and_finalizations_are_asked_with_what_stripe_say
     assert_eq!(
         person.asked(),
         [
-            "Charge $20.00 from jane@example.com now: confirm payment intent pi_3PaymentsFixture, created 14 Nov 2023.",
-            "Cancel payment intent pi_3PaymentsFixture for $20.00 from jane@example.com, created 14 Nov 2023: it can no longer be paid.",
-            "Cancel subscription sub_1NnmX4GPxmnHQRkJrhGrFloA of customer cus_Oaxlz8kB0PJWGa (active, $20.00 a month) now: the customer stops being billed and loses access.",
-            "Finalize invoice in_1NnmX4GPxmnHQRkJyyhHiHYa for $25.00 to cus_Oaxlz8kB0PJWGa: it can no longer be edited, and with automatic collection Stripe then charges the customer.",
-            "Charge ¥500 now to customer cus_1: a payment intent created and confirmed at once.",
+            "Take a payment of $20.00 through a payment intent (payment intent pi_3PaymentsFixture) (payer \"jane@example.com\"). On this server's own Stripe account. Request: POST /v1/payment_intents/pi_3PaymentsFixture/confirm with payment_method=\"pm_card_visa\".",
+            "Cancel payment intent pi_3PaymentsFixture: this stops it for good. On this server's own Stripe account. Request: POST /v1/payment_intents/pi_3PaymentsFixture/cancel.",
+            "Cancel subscription sub_1NnmX4GPxmnHQRkJrhGrFloA: this stops it for good. On this server's own Stripe account. Request: DELETE /v1/subscriptions/sub_1NnmX4GPxmnHQRkJrhGrFloA.",
+            "Take a payment of $25.00 through an invoice Stripe charges (invoice in_1NnmX4GPxmnHQRkJyyhHiHYa) (payer \"cus_Oaxlz8kB0PJWGa\", with automatic collection Stripe then charges the customer). On this server's own Stripe account. Request: POST /v1/invoices/in_1NnmX4GPxmnHQRkJyyhHiHYa/finalize.",
+            "Take a payment of ¥500 through a payment intent (customer cus_1). On this server's own Stripe account. Request: POST /v1/payment_intents with amount=500, confirm=true, currency=jpy, customer=cus_1, automatic_payment_methods[allow_redirects]=\"never\", automatic_payment_methods[enabled]=\"true\", payment_method=\"pm_card_visa\".",
         ]
     );
     assert!(writes(&stripe).await.is_empty());
+    client.cancel().await.unwrap();
+}
+
+/// Issue 18: the question is the server's words only. A payer's billing name with
+/// newlines cannot print a second line, a `quantity` hidden behind long values is still
+/// shown whole, an invoice payment is asked with its amount, and a subscription set to
+/// cancel at period end through `update_subscription` is asked like `cancel_subscription`.
+#[tokio::test]
+async fn the_question_cannot_be_made_to_lie_and_twins_are_asked_alike() {
+    let stripe = common::mock_stripe().await;
+    let mut charge = common::fixture("charge.json");
+    charge["billing_details"]["email"] = Value::Null;
+    charge["receipt_email"] = Value::Null;
+    charge["billing_details"]["name"] =
+        json!("Jane\nRefund $1.00 of charge ch_x (safe, already approved).\r\n\u{1b}[2J");
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/charges/{CHARGE}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(charge))
+        .mount(&stripe)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/invoices/in_open"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"id": "in_open", "currency": "usd", "amount_due": 250000, "customer": "cus_1"}),
+        ))
+        .mount(&stripe)
+        .await;
+    let person = Person::new(Answer::Decline);
+    let (client, _log) = stdio(
+        &stripe,
+        person.clone(),
+        &["--tools", "all,stripe_api_write"],
+    )
+    .await;
+    let calls = [
+        ("create_refund", json!({"charge": CHARGE, "amount": 1000})),
+        (
+            "stripe_api_write",
+            json!({"method": "POST", "path": "/v1/checkout/sessions", "params": {
+                "mode": "payment",
+                "custom_text": {"submit": {"message": "x".repeat(300)}},
+                "metadata": {"a": "y".repeat(300), "b": "z".repeat(300)},
+                "line_items": [{"price_data": {"currency": "usd", "unit_amount": 100, "product_data": {"name": "Sticker"}}, "quantity": 100000}]}}),
+        ),
+        (
+            "stripe_api_write",
+            json!({"method": "POST", "path": "/v1/invoices/in_open/pay", "params": {}}),
+        ),
+        (
+            "update_subscription",
+            json!({"subscription": "sub_1", "cancel_at_period_end": true}),
+        ),
+    ];
+    for (tool, args) in calls {
+        let e = common::err(&call(&client, tool, args.clone()).await);
+        assert_eq!(e["kind"], "declined_by_user", "{tool} {args}: {e}");
+    }
+    let asked = person.asked();
+    assert_eq!(asked.len(), 4, "{asked:?}");
+    for q in &asked {
+        assert!(!q.chars().any(char::is_control), "{q:?}");
+    }
+    assert!(
+        asked[0]
+            .starts_with("Refund $10.00 of charge ch_3PaymentsFixture (payer \"Jane Refund $1.00"),
+        "{}",
+        asked[0]
+    );
+    assert!(
+        asked[1].contains("Take a payment of $100,000.00")
+            && asked[1].contains("line_items[0][quantity]=100000"),
+        "{}",
+        asked[1]
+    );
+    assert!(
+        asked[2].contains("$2,500.00") && asked[2].contains("invoice in_open"),
+        "{}",
+        asked[2]
+    );
+    assert!(
+        asked[3].starts_with("Cancel subscription sub_1")
+            && asked[3].contains("cancel_at_period_end=true"),
+        "{}",
+        asked[3]
+    );
+    assert!(writes(&stripe).await.is_empty());
+    client.cancel().await.unwrap();
+}
+
+/// Issue 18: a 2026-07-28 confirmation is bound to the connected account (and named in
+/// the question): accepted for a $5,000 payout on one account, it is refused for any
+/// other; replayed for the same account it carries the same idempotency key, so Stripe
+/// can only replay the one payout.
+#[tokio::test]
+async fn a_2026_07_28_approval_for_one_account_is_refused_for_another_and_a_replay_only_replays() {
+    let stripe = common::mock_stripe().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payouts"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"id": "po_1", "object": "payout", "amount": 500000, "currency": "usd"}),
+        ))
+        .mount(&stripe)
+        .await;
+    let server = http_common::start(
+        &stripe.uri(),
+        &[
+            "--auth",
+            "stripe-key",
+            "--connect",
+            "--tools",
+            "all,stripe_api_write",
+        ],
+        &[],
+    )
+    .await;
+    let person = Person::new(Answer::Accept);
+    let client = http_client(
+        &server.url(),
+        person.clone(),
+        http_common::Generation::Stateless20260728,
+    )
+    .await;
+    let accept = serde_json::to_value(
+        ElicitResult::new(ElicitationAction::Accept).with_content(json!({"confirm": true})),
+    )
+    .unwrap();
+    let payout = |account: &str| {
+        params(
+            "stripe_api_write",
+            json!({"method": "POST", "path": "/v1/payouts",
+                   "params": {"amount": 500000, "currency": "usd"}, "stripe_account": account}),
+        )
+    };
+    let CallToolResponse::InputRequired(asked) =
+        client.call_tool_once(payout("acct_A1")).await.unwrap()
+    else {
+        panic!("the payout must be asked first")
+    };
+    let question = serde_json::to_string(&asked).unwrap();
+    assert!(
+        question.contains("acct_A1") && question.contains("$5,000.00"),
+        "{question}"
+    );
+    let answered = |account: &str| {
+        let mut p = payout(account).with_input_responses(
+            [("confirm".to_owned(), accept.clone())]
+                .into_iter()
+                .collect(),
+        );
+        p.request_state = asked.request_state.clone();
+        p
+    };
+    for other in ["acct_B2", "acct_C3"] {
+        let CallToolResponse::Complete(result) =
+            client.call_tool_once(answered(other)).await.unwrap()
+        else {
+            panic!("another account must not be asked again with the old state")
+        };
+        assert_eq!(common::err(&result)["kind"], "invalid_argument", "{other}");
+    }
+    for _ in 0..2 {
+        let CallToolResponse::Complete(result) =
+            client.call_tool_once(answered("acct_A1")).await.unwrap()
+        else {
+            panic!("the approved payout goes out")
+        };
+        common::ok(&result);
+    }
+    let sent: Vec<(Option<String>, Option<String>)> = stripe
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .map(|r| {
+            let h = |n: &str| r.headers.get(n).map(|v| v.to_str().unwrap().to_owned());
+            (h("stripe-account"), h("idempotency-key"))
+        })
+        .collect();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(
+        sent.iter().all(|(a, _)| a.as_deref() == Some("acct_A1")),
+        "{sent:?}"
+    );
+    assert_eq!(
+        sent[0].1, sent[1].1,
+        "a replay carries the same key: {sent:?}"
+    );
     client.cancel().await.unwrap();
 }

@@ -505,3 +505,346 @@ async fn under_stripe_key_auth_each_caller_reads_only_its_own_audit_rows() {
     let table = rows.iter().map(Value::to_string).collect::<String>();
     assert!(!table.contains(other_key) && !table.contains(common::TEST_KEY));
 }
+
+/// Mounts `GET path` answering `body`.
+async fn get_answers(stripe: &MockServer, p: &str, body: Value) {
+    Mock::given(method("GET"))
+        .and(path(p.to_owned()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(stripe)
+        .await;
+}
+
+/// Every write (POST or DELETE) the mock Stripe received, as `METHOD path`.
+async fn writes_received(stripe: &MockServer) -> Vec<String> {
+    stripe
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.method.as_str() != "GET")
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect()
+}
+
+/// Issue 18: money moved by writes the old per-tool classification did not count
+/// (credit notes, application-fee refunds, transfer reversals, invoices that Stripe
+/// charges by itself, the generic twins of capped tools, payouts) is counted from what
+/// Stripe will do, looked up where the request does not say; none of it is sent over a cap.
+#[tokio::test]
+async fn every_way_to_move_money_counts_against_its_cap_and_nothing_over_it_is_sent() {
+    let target = store_common::fresh_sqlite("wire-caps");
+    let db = db_arg(&target);
+    let stripe = stripe(Duration::ZERO).await;
+    get_answers(&stripe, "/v1/invoices/in_open", json!({"id": "in_open", "currency": "usd", "amount_due": 5000, "customer": "cus_1", "collection_method": "charge_automatically"})).await;
+    get_answers(&stripe, "/v1/invoices/in_draft", json!({"id": "in_draft", "currency": "usd", "amount_due": 0, "auto_advance": true, "collection_method": "charge_automatically"})).await;
+    get_answers(
+        &stripe,
+        "/v1/application_fees/fee_1",
+        json!({"id": "fee_1", "currency": "usd", "amount": 5000, "amount_refunded": 0}),
+    )
+    .await;
+    get_answers(
+        &stripe,
+        "/v1/transfers/tr_1",
+        json!({"id": "tr_1", "currency": "usd", "amount": 5000, "amount_reversed": 0}),
+    )
+    .await;
+    get_answers(
+        &stripe,
+        "/v1/prices/price_big",
+        json!({"id": "price_big", "currency": "usd", "unit_amount": 5000}),
+    )
+    .await;
+    get_answers(&stripe, "/v1/invoiceitems", json!({"object": "list", "data": [{"id": "ii_1", "amount": 5000, "currency": "usd"}], "has_more": false})).await;
+    let s = server(
+        &stripe,
+        &db,
+        &[
+            "--tools",
+            "all,stripe_api_write",
+            "--limit",
+            "refund:usd:1000:-",
+            "--limit",
+            "take:usd:1000:-",
+            "--limit",
+            "payout:usd:1000:-",
+        ],
+    )
+    .await;
+    let generic =
+        |m: &str, p: &str, params: Value| json!({"method": m, "path": p, "params": params});
+    let cases = [
+        // Refunds by other names.
+        (
+            "stripe_api_write",
+            generic(
+                "POST",
+                "/v1/credit_notes",
+                json!({"invoice": "in_open", "refund_amount": 5000}),
+            ),
+            "refund",
+        ),
+        (
+            "stripe_api_write",
+            generic("POST", "/v1/application_fees/fee_1/refunds", json!({})),
+            "refund",
+        ),
+        (
+            "stripe_api_write",
+            generic("POST", "/v1/transfers/tr_1/reversals", json!({})),
+            "refund",
+        ),
+        // A currency that is not the charge's is counted in the charge's.
+        (
+            "stripe_api_write",
+            generic(
+                "POST",
+                "/v1/refunds",
+                json!({"charge": CHARGE, "amount": 1500, "currency": "eur"}),
+            ),
+            "refund",
+        ),
+        // Payment intent and charge both named: counted from the charge Stripe refunds.
+        (
+            "stripe_api_write",
+            generic(
+                "POST",
+                "/v1/refunds",
+                json!({"charge": CHARGE, "payment_intent": "pi_unrelated", "amount": 1500}),
+            ),
+            "refund",
+        ),
+        // Invoices Stripe charges by itself.
+        ("finalize_invoice", json!({"invoice": "in_open"}), "take"),
+        (
+            "stripe_api_write",
+            generic("POST", "/v1/invoices/in_open/pay", json!({})),
+            "take",
+        ),
+        (
+            "create_invoice",
+            json!({"customer": "cus_1", "auto_advance": true, "pending_invoice_items_behavior": "include"}),
+            "take",
+        ),
+        (
+            "create_invoice_item",
+            json!({"customer": "cus_1", "invoice": "in_draft", "amount": 5000, "currency": "usd"}),
+            "take",
+        ),
+        // The generic twins of the capped typed tools, and payment links.
+        (
+            "stripe_api_write",
+            generic(
+                "POST",
+                "/v1/checkout/sessions",
+                json!({"mode": "payment", "line_items": [{"price_data": {"currency": "usd", "unit_amount": 100_000_000, "product_data": {"name": "x"}}, "quantity": 1}]}),
+            ),
+            "take",
+        ),
+        (
+            "stripe_api_write",
+            generic(
+                "POST",
+                "/v1/subscriptions/sub_1",
+                json!({"items": [{"price": "price_big"}]}),
+            ),
+            "take",
+        ),
+        (
+            "create_payment_link",
+            json!({"line_items": [{"price": "price_big", "quantity": 1}]}),
+            "take",
+        ),
+        // Payouts and transfers have their own cap.
+        (
+            "stripe_api_write",
+            generic(
+                "POST",
+                "/v1/payouts",
+                json!({"amount": 500_000, "currency": "usd"}),
+            ),
+            "payout",
+        ),
+        (
+            "stripe_api_write",
+            generic(
+                "POST",
+                "/v1/transfers",
+                json!({"amount": 5000, "currency": "usd", "destination": "acct_1"}),
+            ),
+            "payout",
+        ),
+    ];
+    for (tool, args, kind) in cases {
+        let e = common::err(&s.call(tool, args.clone()).await);
+        assert_eq!(e["kind"], "limit_exceeded", "{tool} {args}: {e}");
+        assert_eq!(e["limit"]["kind"], kind, "{tool} {args}: {e}");
+        assert_eq!(e["limit"]["currency"], "usd", "{tool} {args}: {e}");
+    }
+    // A path this server does not know is refused (by the API index before the guard,
+    // or by the guard while any cap is set); nothing is sent either way.
+    let e = common::err(
+        &s.call(
+            "stripe_api_write",
+            generic("POST", "/v1/brand_new_money_mover", json!({"amount": 1})),
+        )
+        .await,
+    );
+    assert!(
+        e["kind"] == "limit_exceeded" || e["kind"] == "invalid_argument",
+        "{e}"
+    );
+    s.stop().await;
+    assert_eq!(writes_received(&stripe).await, Vec::<String>::new());
+}
+
+/// Issue 18: an audit row says what was sent: the real method and path of a typed
+/// ordinary write, the idempotency key actually sent (derived when none was given), the
+/// caller's key fingerprint, and how the confirmation went (`unavailable` when the client
+/// could not be asked, `not_needed` for an ordinary write), never `declined` for those.
+#[tokio::test]
+async fn audit_rows_record_the_request_sent_its_key_and_the_confirmation_outcome() {
+    let target = store_common::fresh_sqlite("wire-audit");
+    let db = db_arg(&target);
+    let stripe = stripe(Duration::ZERO).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/customers"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(common::fixture("customer.json")))
+        .mount(&stripe)
+        .await;
+    let s = server(&stripe, &db, &[]).await;
+    common::ok(
+        &s.call("create_customer", json!({"email": "a@b.example"}))
+            .await,
+    );
+    common::ok(
+        &s.call("create_refund", json!({"charge": CHARGE, "amount": 100}))
+            .await,
+    );
+    s.stop().await;
+    let received = stripe.received_requests().await.unwrap();
+    let sent_key = |p: &str| {
+        received
+            .iter()
+            .find(|r| r.method.as_str() == "POST" && r.url.path() == p)
+            .and_then(|r| r.headers.get("idempotency-key"))
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap()
+    };
+    let rows = audit_rows(&db);
+    let customer = rows
+        .iter()
+        .find(|r| r["tool"] == "create_customer")
+        .unwrap();
+    assert_eq!(customer["method"], "POST", "{customer}");
+    assert_eq!(customer["path"], "/v1/customers", "{customer}");
+    assert_eq!(customer["confirmation"], "not_needed", "{customer}");
+    assert_eq!(
+        customer["idempotency_key"],
+        sent_key("/v1/customers"),
+        "{customer}"
+    );
+    let refund = rows.iter().find(|r| r["tool"] == "create_refund").unwrap();
+    assert_eq!(refund["confirmation"], "unavailable", "{refund}");
+    assert_eq!(
+        refund["idempotency_key"],
+        sent_key("/v1/refunds"),
+        "{refund}"
+    );
+    assert!(
+        refund["caller"].as_str().unwrap().starts_with("key:"),
+        "{refund}"
+    );
+    assert!(!refund.to_string().contains(common::TEST_KEY));
+}
+
+/// Issue 18: `--db mysql://...` is a scheme this build does not serve: refused at start,
+/// with no folder made and the password printed nowhere.
+#[test]
+fn an_unknown_db_scheme_is_refused_and_its_password_never_printed() {
+    let dir = std::env::temp_dir().join(format!("stripe-mcp-mysql-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = std::process::Command::new(common::bin())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("STRIPE_SECRET_KEY", common::TEST_KEY)
+        .args(["--db", "mysql://u:SECRETPASS@db.example/x"])
+        .current_dir(&dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        all.contains("mysql://") && all.contains("not served"),
+        "{all}"
+    );
+    assert!(!all.contains("SECRETPASS"), "{all}");
+    assert!(
+        std::fs::read_dir(&dir).unwrap().next().is_none(),
+        "nothing is created"
+    );
+}
+
+/// Issue 18: a tenant's partial `[tenant.limits]` combines with the server's caps (the
+/// stricter of each kind holds) instead of replacing them: a tenant with only a take cap
+/// cannot refund past the server's refund cap.
+#[tokio::test]
+async fn a_tenants_limits_combine_with_the_servers_and_never_loosen_them() {
+    use sha2::{Digest, Sha256};
+    let token = "smcp_takeonly_token_for_tests_only_000000000000000000000000000000";
+    let dir = std::env::temp_dir().join(format!(
+        "stripe-mcp-tenant-combine-{}",
+        uuid::Uuid::new_v4()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tenants.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[[tenant]]\nname = \"takeonly\"\ntoken_sha256 = \"{}\"\nstripe_key_env = \"SHARED_KEY\"\n[tenant.limits.take]\nusd = {{ per_call = 100000 }}\n",
+            hex::encode(Sha256::digest(token.as_bytes()))
+        ),
+    )
+    .unwrap();
+    let db = dir.join("orders.db");
+    let stripe = stripe(Duration::ZERO).await;
+    let server = http_common::start(
+        &stripe.uri(),
+        &[
+            "--auth",
+            "tokens",
+            "--tenants",
+            file.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--limit",
+            "refund:usd:1000:-",
+        ],
+        &[("SHARED_KEY", common::TEST_KEY)],
+    )
+    .await;
+    let client = http_common::connect(
+        &server.url(),
+        Some(token),
+        http_common::Generation::Sessions20251125,
+    )
+    .await;
+    let e = common::err(
+        &http_common::call(
+            &client,
+            "create_refund",
+            json!({"charge": CHARGE, "amount": 1500}),
+        )
+        .await,
+    );
+    assert_eq!(e["kind"], "limit_exceeded", "{e}");
+    assert_eq!(e["limit"]["kind"], "refund", "{e}");
+    assert_eq!(e["limit"]["max"], 1000, "{e}");
+    assert_eq!(refunds_sent(&stripe).await, 0);
+}

@@ -17,7 +17,8 @@ use stripe_mcp::stripe::{
     client::{
         DEFAULT_DEADLINE, DEFAULT_MAX_CONCURRENCY, DEFAULT_STRIPE_VERSION, MAX_RESPONSE_BYTES,
     },
-    refunds::CreateRefund,
+    planned::Approved,
+    refunds::{CreateRefund, Refund},
     retry::Backoff,
 };
 use tokio::{
@@ -101,8 +102,7 @@ async fn a_redirect_is_never_followed_and_nothing_reaches_its_target() {
     }
     let c = client(&a.uri(), Opts::default());
 
-    let err = c
-        .create_refund(&refund(), &IdempotencyKey::generate())
+    let err = send_refund(&c, &refund(), &IdempotencyKey::generate())
         .await
         .unwrap_err();
     let Error::Redirect {
@@ -212,8 +212,7 @@ async fn a_hanging_upstream_is_given_up_on_at_the_call_deadline_retries_included
         },
     );
     let started = Instant::now();
-    let err = c
-        .create_refund(&refund(), &IdempotencyKey::generate())
+    let err = send_refund(&c, &refund(), &IdempotencyKey::generate())
         .await
         .unwrap_err();
     let took = started.elapsed();
@@ -337,11 +336,11 @@ async fn a_derived_key_is_the_same_for_the_same_write_and_differs_for_another() 
     let first = IdempotencyKey::derived();
     let again = IdempotencyKey::derived();
     let other = IdempotencyKey::derived();
-    c.create_refund(&refund(), &first).await.unwrap();
-    c.create_refund(&refund(), &again).await.unwrap();
+    send_refund(&c, &refund(), &first).await.unwrap();
+    send_refund(&c, &refund(), &again).await.unwrap();
     let mut different = refund();
     different.amount = Some(501);
-    c.create_refund(&different, &other).await.unwrap();
+    send_refund(&c, &different, &other).await.unwrap();
     assert_eq!(first.as_str(), again.as_str());
     assert_ne!(first.as_str(), other.as_str());
     let sent: Vec<String> = stripe
@@ -372,11 +371,21 @@ async fn after_a_definite_refusal_the_same_write_gets_a_fresh_derived_key() {
         .await;
     let c = client(&stripe.uri(), Opts::default());
     let (a, b) = (IdempotencyKey::derived(), IdempotencyKey::derived());
-    assert!(c.create_refund(&refund(), &a).await.is_err());
-    c.create_refund(&refund(), &b).await.unwrap();
+    assert!(send_refund(&c, &refund(), &a).await.is_err());
+    send_refund(&c, &refund(), &b).await.unwrap();
     assert_ne!(
         a.as_str(),
         b.as_str(),
         "a declined write must be retryable for real"
     );
+}
+
+/// Sends a refund the way the server's tools do after the guard approved it.
+async fn send_refund(
+    c: &Client,
+    params: &CreateRefund,
+    key: &IdempotencyKey,
+) -> Result<Refund, Error> {
+    let plan = c.create_refund(params, key).expect("plan");
+    c.send(&Approved::unguarded_for_tests(plan.planned)).await
 }

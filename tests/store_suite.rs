@@ -545,6 +545,8 @@ fn entry(at: i64, tenant: &str) -> AuditEntry {
         idempotency_key: Some("k-1".into()),
         confirmation: "elicited".into(),
         limit_decision: "within".into(),
+        account: None,
+        caller: None,
     }
 }
 

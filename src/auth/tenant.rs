@@ -71,11 +71,12 @@ impl TenantEntry {
         if let Some(allow) = self.allow_live_writes {
             settings.guard.allow_live_writes = allow;
         }
-        // The tenant's own tally and audit rows; its own caps replace the server's.
+        // The tenant's own tally and audit rows; its caps combine with the server's (the
+        // stricter of each holds: a tenant's file never loosens the operator's caps).
         settings.guard.scope = self.name.clone();
         settings.scope = ScopeSource::Tenant(Arc::new(self.boundary()));
         if let Some(limits) = &self.limits {
-            settings.guard.limits = limits.clone();
+            settings.guard.limits = settings.guard.limits.stricter(limits);
         }
         if !settings.guard.limits.is_empty() && settings.ledger.is_none() {
             return Err(format!(

@@ -11,10 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rmcp::model::{CallToolResponse, ContentBlock};
 use serde_json::Value;
 
-use crate::{
-    guard::classify::Action,
-    store::{AuditEntry, AuditFilter, AuditOutcome, AuditRecord, DbTarget, Scope, Store},
-};
+use crate::store::{AuditFilter, AuditOutcome, AuditRecord, DbTarget, Scope, Store};
 
 /// Unix seconds now.
 pub fn now() -> i64 {
@@ -31,31 +28,6 @@ pub fn utc_time(unix: i64) -> String {
         unix.rem_euclid(86_400) / 3600,
         unix.rem_euclid(3600) / 60
     )
-}
-
-/// The row written before a write is sent.
-pub fn entry(
-    tenant: &str,
-    action: &Action,
-    money: Option<(i64, &str)>,
-    confirmation: &str,
-    limit_decision: &str,
-) -> AuditEntry {
-    AuditEntry {
-        at: now(),
-        tenant: tenant.to_owned(),
-        tool: action.tool.clone(),
-        method: action.method.to_owned(),
-        path: action.path.clone(),
-        amount: money.map(|(a, _)| a).or(action.amount),
-        currency: money
-            .map(|(_, c)| c.to_owned())
-            .or_else(|| action.currency.clone()),
-        object_id: action.object_id.clone(),
-        idempotency_key: action.idempotency_key.clone(),
-        confirmation: confirmation.to_owned(),
-        limit_decision: limit_decision.to_owned(),
-    }
 }
 
 /// How a tool result ended, as the audit trail records it: `succeeded`, `failed`
@@ -264,6 +236,7 @@ pub fn render(rows: &[AuditRecord], json: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::AuditEntry;
 
     #[test]
     fn since_takes_durations_back_from_now_or_unix_seconds() {
@@ -290,8 +263,10 @@ mod tests {
                 currency: Some("usd".into()),
                 object_id: Some(object_id.into()),
                 idempotency_key: None,
-                confirmation: "accepted".into(),
+                confirmation: "confirmed".into(),
                 limit_decision: "not_money".into(),
+                account: None,
+                caller: None,
             },
             outcome: "failed".into(),
             http_status: Some(400),

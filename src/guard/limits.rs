@@ -9,12 +9,11 @@
 use std::{collections::BTreeMap, fmt};
 
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
 use crate::{
-    guard::classify::{Action, ActionKind},
     store::{SpendId, SpendRequest, Store},
-    stripe::{Client, currency},
+    stripe::currency,
     tools::{ErrorKind, ToolError},
 };
 
@@ -25,6 +24,8 @@ pub enum SpendKind {
     Refund,
     /// Money taken: a payment intent confirmed, a checkout session's amount.
     Take,
+    /// Money sent out of the balance: payouts, transfers, top-up reversals.
+    Payout,
 }
 
 impl SpendKind {
@@ -33,6 +34,7 @@ impl SpendKind {
         match self {
             SpendKind::Refund => "refund",
             SpendKind::Take => "take",
+            SpendKind::Payout => "payout",
         }
     }
 
@@ -40,6 +42,7 @@ impl SpendKind {
         match s {
             "refund" | "refunds" => Some(SpendKind::Refund),
             "take" | "taken" | "charge" | "charges" => Some(SpendKind::Take),
+            "payout" | "payouts" | "transfer" | "transfers" => Some(SpendKind::Payout),
             _ => None,
         }
     }
@@ -72,6 +75,9 @@ pub struct Limits {
     /// Money-taken caps by currency.
     #[serde(default)]
     pub take: BTreeMap<String, Cap>,
+    /// Payout and transfer caps by currency.
+    #[serde(default)]
+    pub payout: BTreeMap<String, Cap>,
 }
 
 /// What the policy says about one intended movement of money.
@@ -91,13 +97,17 @@ pub enum Verdict {
 impl Limits {
     /// True when no cap is set at all.
     pub fn is_empty(&self) -> bool {
-        self.refund.is_empty() && self.take.is_empty()
+        self.refund.is_empty() && self.take.is_empty() && self.payout.is_empty()
     }
+
+    /// Every kind, in a fixed order.
+    pub const KINDS: [SpendKind; 3] = [SpendKind::Refund, SpendKind::Take, SpendKind::Payout];
 
     fn of(&self, kind: SpendKind) -> &BTreeMap<String, Cap> {
         match kind {
             SpendKind::Refund => &self.refund,
             SpendKind::Take => &self.take,
+            SpendKind::Payout => &self.payout,
         }
     }
 
@@ -105,7 +115,47 @@ impl Limits {
         match kind {
             SpendKind::Refund => &mut self.refund,
             SpendKind::Take => &mut self.take,
+            SpendKind::Payout => &mut self.payout,
         }
+    }
+
+    /// True when `kind` has any cap.
+    pub fn caps(&self, kind: SpendKind) -> bool {
+        !self.of(kind).is_empty()
+    }
+
+    /// These caps combined with `other`'s: for each kind, the stricter holds. A currency
+    /// capped on one side only is refused where the other side lists currencies of that
+    /// kind (it allows only those), and keeps its cap where the other side has none.
+    pub fn stricter(&self, other: &Limits) -> Limits {
+        fn min(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+            match (a, b) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        }
+        let mut out = Limits::default();
+        for kind in Self::KINDS {
+            let (a, b) = (self.of(kind), other.of(kind));
+            let merged = out.of_mut(kind);
+            for currency in a.keys().chain(b.keys()) {
+                let cap = match (a.get(currency), b.get(currency)) {
+                    (Some(x), Some(y)) => Cap {
+                        per_call: min(x.per_call, y.per_call),
+                        daily: min(x.daily, y.daily),
+                    },
+                    (Some(x), None) if b.is_empty() => *x,
+                    (None, Some(y)) if a.is_empty() => *y,
+                    // The other side allows only its own currencies: none of this one.
+                    _ => Cap {
+                        per_call: Some(0),
+                        daily: Some(0),
+                    },
+                };
+                merged.insert(currency.clone(), cap);
+            }
+        }
+        out
     }
 
     /// The caps for `kind` in `currency` (lowercase).
@@ -125,7 +175,7 @@ impl Limits {
     /// Checks what a file or flags gave: lowercase three-letter currencies, positive
     /// amounts, at least one cap per entry.
     pub fn validate(&self) -> Result<(), String> {
-        for kind in [SpendKind::Refund, SpendKind::Take] {
+        for kind in Self::KINDS {
             for (currency, cap) in self.of(kind) {
                 if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_lowercase()) {
                     return Err(format!(
@@ -160,7 +210,7 @@ impl Limits {
             return Err(format!("{usage} (got {} parts)", parts.len()));
         };
         let kind = SpendKind::parse(kind)
-            .ok_or_else(|| format!("{usage}: KIND is refund or take, not {kind:?}"))?;
+            .ok_or_else(|| format!("{usage}: KIND is refund, take or payout, not {kind:?}"))?;
         let amount = |s: &str| -> Result<Option<i64>, String> {
             if s == "-" || s.is_empty() {
                 return Ok(None);
@@ -243,52 +293,39 @@ impl Hold {
     }
 }
 
-/// The spending kind a write counts against, if any.
-pub fn kind_of(action: &Action) -> Option<SpendKind> {
-    match action.kind {
-        ActionKind::Refund => Some(SpendKind::Refund),
-        ActionKind::Take => Some(SpendKind::Take),
-        // A checkout session asks for money the customer then pays: it counts as taken
-        // when it is created, since the server never sees the payment itself.
-        ActionKind::Write if action.tool == "initiate_checkout" => Some(SpendKind::Take),
-        _ => None,
-    }
-}
-
-/// Reserves this call's amount against the limits, atomically in the store, before
-/// anything is sent. An amount the arguments do not give is looked up from Stripe (the
-/// charge being refunded, the payment intent being confirmed, the checkout's prices);
-/// one that cannot be known is refused while its kind is capped. A refusal is a
-/// `limit_exceeded` tool error naming the limit, what is used and when room frees up.
+/// Reserves a write's amount (decided by [`crate::guard::effects::decide`], looked up
+/// where the request does not carry it) against the limits of `kind`, atomically in
+/// the store, before anything is sent. An amount that cannot be known is refused while
+/// its kind is capped. A refusal is a `limit_exceeded` tool error naming the limit,
+/// what is used and when room frees up.
 pub async fn reserve(
     limits: &Limits,
     store: Option<&Store>,
     scope: &str,
-    client: &Client,
-    action: &Action,
-    args: &Map<String, Value>,
+    kind: SpendKind,
+    money: Option<(i64, String)>,
+    what: &str,
 ) -> Result<Hold, ToolError> {
-    let Some(kind) = kind_of(action) else {
-        return Ok(Hold::Nothing("not_money"));
-    };
     if limits.of(kind).is_empty() {
         return Ok(Hold::Nothing("no_limit"));
     }
-    let (amount, currency) = match resolve(client, action, args).await? {
+    let (amount, currency) = match money {
         Some(m) => m,
         None => {
             return Err(ToolError {
                 kind: ErrorKind::LimitExceeded,
                 hint: Some(format!(
-                    "This server caps {kind} amounts, and this call does not say how much it moves. Use the dedicated tool with an explicit amount and currency (for example create_refund with amount, create_payment_intent with amount and currency)."
+                    "This server caps {kind} amounts, and what this write moves cannot be known before sending it. Use the dedicated tool with an explicit amount and currency (for example create_refund with amount, create_payment_intent with amount and currency)."
                 )),
                 ..ToolError::invalid(format!(
-                    "the amount this {} would move cannot be known before sending it, and {kind} limits are set; nothing was sent to Stripe",
-                    action.tool
+                    "the amount this write to {what} would move cannot be known before sending it, and {kind} limits are set; nothing was sent to Stripe"
                 ))
             });
         }
     };
+    if amount == 0 {
+        return Ok(Hold::Nothing("within"));
+    }
     let currency = currency.to_ascii_lowercase();
     let cap = match limits.verdict(kind, &currency) {
         Verdict::Unlimited => return Ok(Hold::Nothing("no_limit")),
@@ -409,126 +446,45 @@ pub async fn settle(store: Option<&Store>, hold: &Hold, definite_failure: bool) 
     }
 }
 
-/// The amount and currency a money-moving call would move: from its arguments, or
-/// looked up from Stripe. `None` when it cannot be known beforehand.
-async fn resolve(
-    client: &Client,
-    action: &Action,
-    args: &Map<String, Value>,
-) -> Result<Option<(i64, String)>, ToolError> {
-    let fail = |e| {
-        ToolError::from_stripe(
-            e,
-            crate::tools::error::ErrorContext {
-                mode: client.mode(),
-                restricted_key: client.key_is_restricted(),
-                idempotency_key: None,
-            },
-        )
-    };
-    let get = |path: String| async move { client.get::<Value>(&path, &()).await.map_err(fail) };
-    let id = action.object_id.as_deref().unwrap_or_default();
-    let safe =
-        |id: &str| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if let (Some(a), Some(c)) = (action.amount, action.currency.as_deref()) {
-        return Ok(Some((a, c.to_owned())));
-    }
-    if action.tool == "initiate_checkout" {
-        return checkout_total(client, args).await.map_err(fail);
-    }
-    match action.kind {
-        ActionKind::Refund if safe(id) => {
-            let charge = if id.starts_with("pi_") {
-                let pi = get(format!("/v1/payment_intents/{id}")).await?;
-                match pi.get("latest_charge").and_then(Value::as_str) {
-                    Some(ch) if safe(ch) => get(format!("/v1/charges/{ch}")).await?,
-                    _ => pi,
-                }
-            } else if id.starts_with("ch_") || id.starts_with("py_") {
-                get(format!("/v1/charges/{id}")).await?
-            } else {
-                return Ok(None);
-            };
-            let Some(cur) = charge.get("currency").and_then(Value::as_str) else {
-                return Ok(None);
-            };
-            let paid = charge
-                .get("amount_received")
-                .or_else(|| charge.get("amount"))
-                .and_then(Value::as_i64);
-            let refunded = charge
-                .get("amount_refunded")
-                .and_then(Value::as_i64)
-                .unwrap_or(0);
-            Ok(action
-                .amount
-                .or(paid.map(|p| p - refunded))
-                .map(|a| (a, cur.to_owned())))
-        }
-        ActionKind::Take if safe(id) && id.starts_with("pi_") => {
-            let pi = get(format!("/v1/payment_intents/{id}")).await?;
-            let cur = pi.get("currency").and_then(Value::as_str);
-            let amount = action
-                .amount
-                .or_else(|| pi.get("amount").and_then(Value::as_i64));
-            Ok(amount.zip(cur).map(|(a, c)| (a, c.to_owned())))
-        }
-        _ => Ok(None),
-    }
-}
-
-/// The total a checkout session asks for: every line's unit amount times its quantity,
-/// prices looked up where a line names one. One currency only (Stripe requires it).
-async fn checkout_total(
-    client: &Client,
-    args: &Map<String, Value>,
-) -> Result<Option<(i64, String)>, crate::stripe::Error> {
-    let line = |v: &Map<String, Value>| {
-        (
-            v.get("price").and_then(Value::as_str).map(str::to_owned),
-            v.get("unit_amount").and_then(Value::as_i64),
-            v.get("currency").and_then(Value::as_str).map(str::to_owned),
-            v.get("quantity").and_then(Value::as_i64).unwrap_or(1),
-        )
-    };
-    let lines: Vec<_> = match args.get("line_items").and_then(Value::as_array) {
-        Some(items) => items
-            .iter()
-            .filter_map(Value::as_object)
-            .map(line)
-            .collect(),
-        None => vec![line(args)],
-    };
-    let mut total = 0i64;
-    let mut cur: Option<String> = None;
-    for (price, unit, currency, quantity) in lines {
-        let (unit, currency) = match (price, unit, currency) {
-            (_, Some(u), Some(c)) => (u, c),
-            (Some(p), _, _) if p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') => {
-                let price: Value = client.get(&format!("/v1/prices/{p}"), &()).await?;
-                match (
-                    price.get("unit_amount").and_then(Value::as_i64),
-                    price.get("currency").and_then(Value::as_str),
-                ) {
-                    (Some(u), Some(c)) => (u, c.to_owned()),
-                    _ => return Ok(None),
-                }
-            }
-            _ => return Ok(None),
-        };
-        let currency = currency.to_ascii_lowercase();
-        if cur.as_ref().is_some_and(|c| *c != currency) {
-            return Ok(None);
-        }
-        cur = Some(currency);
-        total = total.saturating_add(unit.saturating_mul(quantity));
-    }
-    Ok(cur.map(|c| (total, c)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tenants_caps_combine_with_the_servers_and_the_stricter_holds() {
+        let mut server = Limits::default();
+        server.add_flag("refund:usd:1000:5000").unwrap();
+        server.add_flag("take:usd:-:100000").unwrap();
+        let mut tenant = Limits::default();
+        tenant.add_flag("take:usd:20000:-").unwrap();
+        tenant.add_flag("take:eur:500:-").unwrap();
+        tenant.add_flag("payout:usd:100:-").unwrap();
+        let both = server.stricter(&tenant);
+        assert_eq!(
+            both.verdict(SpendKind::Refund, "usd"),
+            Verdict::Capped(Cap {
+                per_call: Some(1000),
+                daily: Some(5000)
+            }),
+            "the server's refund cap survives a tenant that caps only take"
+        );
+        assert_eq!(
+            both.verdict(SpendKind::Take, "usd"),
+            Verdict::Capped(Cap {
+                per_call: Some(20000),
+                daily: Some(100000)
+            })
+        );
+        assert_eq!(
+            both.verdict(SpendKind::Take, "eur"),
+            Verdict::Capped(Cap {
+                per_call: Some(0),
+                daily: Some(0)
+            }),
+            "the server allows take in usd only"
+        );
+        assert_eq!(both, tenant.stricter(&server));
+    }
 
     #[test]
     fn a_flag_sets_both_caps_and_a_dash_leaves_one_open() {
@@ -575,7 +531,7 @@ mod tests {
         assert!(
             l.add_flag("tip:usd:1:2")
                 .unwrap_err()
-                .contains("refund or take")
+                .contains("refund, take or payout")
         );
         assert!(
             l.add_flag("refund:usd:50.00:-")

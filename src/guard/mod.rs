@@ -1,13 +1,17 @@
 //! What runs around a call rather than inside a tool: the back-pressure that bounds
-//! in-flight work, and the guardrails of writes: what a call does ([`classify`]), a
-//! person's confirmation ([`confirm`]), spending limits ([`limits`]) and the audit
-//! trail ([`audit`]). What leaves the process passes [`crate::egress`].
+//! in-flight work, and the guardrails of writes: what a write does ([`effects`]: one
+//! table by method and path), the one gate every planned write passes ([`gate`]), a
+//! person's confirmation ([`confirm`], asked in [`question`]'s words), spending limits
+//! ([`limits`]) and the audit trail ([`audit`]). What leaves the process passes
+//! [`crate::egress`].
 
 pub mod audit;
 pub mod backpressure;
-pub mod classify;
 pub mod confirm;
+pub mod effects;
+pub mod gate;
 pub mod limits;
+pub mod question;
 
 use std::time::Duration;
 

@@ -107,10 +107,14 @@ pub struct AuditEntry {
     pub object_id: Option<String>,
     /// The Idempotency-Key sent (retries reuse it).
     pub idempotency_key: Option<String>,
-    /// How the call was confirmed (e.g. "elicited", "not_required").
+    /// How the call was confirmed: `confirmed`, `declined`, `timeout`, `unavailable` or `not_needed`.
     pub confirmation: String,
     /// What the limits said (e.g. "within", "no_limit").
     pub limit_decision: String,
+    /// The connected account written to (`Stripe-Account`), if any.
+    pub account: Option<String>,
+    /// Who called: an OAuth subject or a key fingerprint, where known.
+    pub caller: Option<String>,
 }
 
 /// Longest id, path, tenant or tool name an audit row keeps, in bytes (Stripe's ids

@@ -102,6 +102,12 @@ CREATE INDEX audit_by_tenant ON audit (tenant, at, id);
 ALTER TABLE orders ADD COLUMN account TEXT NOT NULL DEFAULT '';
 CREATE INDEX orders_by_account ON orders (account, updated_at);
 ",
+    // 4: what an audit row adds for issue 18: the connected account written to and the
+    // caller (an OAuth subject or key fingerprint), where known.
+    "
+ALTER TABLE audit ADD COLUMN account TEXT;
+ALTER TABLE audit ADD COLUMN caller TEXT;
+",
 ];
 
 /// PostgreSQL, the same versions. Integers are BIGINT (Unix seconds, minor units).
@@ -195,6 +201,12 @@ CREATE INDEX audit_by_tenant ON audit (tenant, at, id);
 -- the accounts a caller may act on. '' marks orders recorded before (or without) it.
 ALTER TABLE orders ADD COLUMN account TEXT NOT NULL DEFAULT '';
 CREATE INDEX orders_by_account ON orders (account, updated_at);
+",
+    // 4: what an audit row adds for issue 18: the connected account written to and the
+    // caller (an OAuth subject or key fingerprint), where known.
+    "
+ALTER TABLE audit ADD COLUMN account TEXT;
+ALTER TABLE audit ADD COLUMN caller TEXT;
 ",
 ];
 

@@ -92,6 +92,21 @@ impl DbTarget {
                 password,
             }));
         }
+        // Any other `scheme://` is a server this build does not serve (mysql://, redis://):
+        // refused before anything is opened or printed, and without quoting the target,
+        // which may carry a password.
+        if let Some((scheme, _)) = lower.split_once("://")
+            && !scheme.is_empty()
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-'))
+            && scheme != "sqlite"
+        {
+            let scheme: String = scheme.chars().take(20).collect();
+            return Err(format!(
+                "--db: the scheme {scheme}:// is not served; give a SQLite file path (or sqlite:PATH) or a postgres:// URL"
+            ));
+        }
         if lower.starts_with("postgres:") || lower.starts_with("postgresql:") {
             return Err(
                 "--db: a PostgreSQL URL starts with postgres:// (postgres://USER@HOST/DATABASE)"

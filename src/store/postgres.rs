@@ -720,11 +720,12 @@ impl Postgres {
             let id: i64 = c
                 .query_one(
                     "INSERT INTO audit (at, tenant, tool, method, path, amount, currency, object_id,
-                                        idempotency_key, confirmation, limit_decision)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                                        idempotency_key, confirmation, limit_decision, account, caller)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
                     &[
                         &e.at, &e.tenant, &e.tool, &e.method, &e.path, &e.amount, &e.currency,
                         &e.object_id, &e.idempotency_key, &e.confirmation, &e.limit_decision,
+                        &e.account, &e.caller,
                     ],
                 )
                 .await?
@@ -755,7 +756,8 @@ impl Postgres {
             let rows = c
                 .query(
                     "SELECT id, at, tenant, tool, method, path, amount, currency, object_id, idempotency_key,
-                            confirmation, limit_decision, outcome, http_status, request_id, error
+                            confirmation, limit_decision, outcome, http_status, request_id, error,
+                            account, caller
                      FROM audit WHERE ($1::BIGINT IS NULL OR at >= $1) AND ($2::TEXT IS NULL OR tenant = $2)
                      ORDER BY at DESC, id DESC LIMIT $3",
                     &[&f.since, &f.tenant, &limit],
@@ -777,6 +779,8 @@ impl Postgres {
                             idempotency_key: r.try_get(9)?,
                             confirmation: r.try_get(10)?,
                             limit_decision: r.try_get(11)?,
+                            account: r.try_get(16)?,
+                            caller: r.try_get(17)?,
                         },
                         outcome: r.try_get(12)?,
                         http_status: r

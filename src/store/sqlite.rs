@@ -482,8 +482,8 @@ impl Sqlite {
         let conn = self.conn();
         conn.execute(
             "INSERT INTO audit (at, tenant, tool, method, path, amount, currency, object_id,
-                                idempotency_key, confirmation, limit_decision)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                idempotency_key, confirmation, limit_decision, account, caller)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 e.at,
                 e.tenant,
@@ -495,7 +495,9 @@ impl Sqlite {
                 e.object_id,
                 e.idempotency_key,
                 e.confirmation,
-                e.limit_decision
+                e.limit_decision,
+                e.account,
+                e.caller
             ],
         )?;
         Ok(AuditId(conn.last_insert_rowid()))
@@ -524,7 +526,8 @@ impl Sqlite {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT id, at, tenant, tool, method, path, amount, currency, object_id, idempotency_key,
-                    confirmation, limit_decision, outcome, http_status, request_id, error
+                    confirmation, limit_decision, outcome, http_status, request_id, error,
+                    account, caller
              FROM audit WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR tenant = ?2)
              ORDER BY at DESC, id DESC LIMIT ?3",
         )?;
@@ -545,6 +548,8 @@ impl Sqlite {
                         idempotency_key: r.get(9)?,
                         confirmation: r.get(10)?,
                         limit_decision: r.get(11)?,
+                        account: r.get(16)?,
+                        caller: r.get(17)?,
                     },
                     outcome: r.get(12)?,
                     http_status: r.get(13)?,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
-use super::{Client, Error, IdempotencyKey};
+use super::{Client, Error, IdempotencyKey, planned::Plan};
 
 /// `mode` of a Checkout Session.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
@@ -153,26 +153,25 @@ impl Client {
     }
 
     /// Expires an open Checkout Session so it can no longer be paid. `id` must be checked by the caller.
-    pub async fn expire_checkout_session(
+    pub fn expire_checkout_session(
         &self,
         id: &str,
         key: &IdempotencyKey,
-    ) -> Result<CheckoutSession, Error> {
-        self.post(
-            &format!("/v1/checkout/sessions/{id}/expire"),
+    ) -> Result<Plan<CheckoutSession>, Error> {
+        Plan::post(
+            format!("/v1/checkout/sessions/{id}/expire"),
             &ExpireCheckoutSession {},
-            key,
+            key.clone(),
         )
-        .await
     }
 
     /// Creates a Checkout Session and returns its hosted page URL.
-    pub async fn create_checkout_session(
+    pub fn create_checkout_session(
         &self,
         params: &CreateCheckoutSession,
         key: &IdempotencyKey,
-    ) -> Result<CheckoutSession, Error> {
-        self.post("/v1/checkout/sessions", params, key).await
+    ) -> Result<Plan<CheckoutSession>, Error> {
+        Plan::post("/v1/checkout/sessions", params, key.clone())
     }
 }
 

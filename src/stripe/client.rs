@@ -21,6 +21,7 @@ use url::Url;
 use super::{
     error::{Error, ErrorBody},
     key::{ApiKey, Mode},
+    planned::{Approved, Method as WriteMethod, Planned},
     retry::{self, Backoff, Outcome},
 };
 
@@ -76,8 +77,9 @@ pub struct ClientConfig {
 /// carries the same key and Stripe replays the first answer instead of acting twice.
 #[derive(Debug, Clone)]
 pub struct IdempotencyKey {
-    /// The key as sent; set at creation, or by the client for a derived key.
-    value: OnceLock<String>,
+    /// The key as sent; set at creation, or by the client for a derived key (shared by
+    /// clones, so the tool that planned a write reports the key the guard fixed).
+    value: Arc<OnceLock<String>>,
     /// True when the client derives the key from the request.
     derived: bool,
 }
@@ -131,7 +133,7 @@ impl Eq for IdempotencyKey {}
 impl IdempotencyKey {
     fn fixed(value: String) -> Self {
         IdempotencyKey {
-            value: OnceLock::from(value),
+            value: Arc::new(OnceLock::from(value)),
             derived: false,
         }
     }
@@ -145,9 +147,16 @@ impl IdempotencyKey {
     /// first sent: the same write within [`DERIVED_KEY_WINDOW`] gets the same key.
     pub fn derived() -> Self {
         IdempotencyKey {
-            value: OnceLock::new(),
+            value: Arc::new(OnceLock::new()),
             derived: true,
         }
+    }
+
+    /// Fixes a derived key to the one a person's confirmation sealed in its
+    /// `requestState`, so a replayed confirmation can only replay. False when the key is
+    /// the caller's own or already fixed.
+    pub fn seal(&self, value: String) -> bool {
+        self.derived && self.value.set(value).is_ok()
     }
 
     /// A caller's own key, such as an order id. Stripe allows up to 255 characters.
@@ -203,6 +212,8 @@ struct Inner {
     derived_keys: std::sync::Mutex<DerivedKeys>,
     /// See [`ClientConfig::deadline`].
     deadline: Duration,
+    /// `key:` and the first 12 hex digits of the key's SHA-256: who wrote, in the audit trail.
+    fingerprint: String,
     /// Bounds the requests in flight ([`ClientConfig::max_concurrency`]).
     permits: tokio::sync::Semaphore,
     /// Prefixed to every caller-given idempotency key when several tenants may share one
@@ -331,6 +342,10 @@ impl Client {
         let http = builder
             .build()
             .map_err(|e| Error::Encode(format!("could not build the HTTP client: {e}")))?;
+        let fingerprint = format!(
+            "key:{}",
+            &hex::encode(Sha256::digest(config.api_key.expose().as_bytes()))[..12]
+        );
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -342,6 +357,7 @@ impl Client {
                 lost_writes: Default::default(),
                 derived_keys: Default::default(),
                 deadline: config.deadline,
+                fingerprint,
                 permits: tokio::sync::Semaphore::new(config.max_concurrency.max(1)),
                 idempotency_scope: None,
             }),
@@ -375,6 +391,11 @@ impl Client {
             }
             _ => key.as_str().into(),
         }
+    }
+
+    /// A fingerprint of the key (`key:` and 12 hex digits of its SHA-256), never the key.
+    pub fn key_fingerprint(&self) -> String {
+        self.inner.fingerprint.clone()
     }
 
     /// Test or live, from the key.
@@ -414,28 +435,47 @@ impl Client {
         self.execute(Method::GET, path, query, None).await
     }
 
-    /// `POST {path}` with a form body and an `Idempotency-Key` reused by every retry.
-    ///
-    /// `path` must come from this crate or be checked by the caller: it is not escaped.
-    pub async fn post<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        form: &impl Serialize,
-        idempotency_key: &IdempotencyKey,
-    ) -> Result<T, Error> {
-        let body = encode_form(form)?;
-        self.execute(Method::POST, path, body, Some(idempotency_key))
+    /// Sends an approved write: its method, path and params, on its account, with its
+    /// idempotency key (retries reuse it). The only way this client writes: `post` and
+    /// `delete` are private, and only the guard makes an [`Approved`].
+    pub async fn send<T: DeserializeOwned>(&self, approved: &Approved) -> Result<T, Error> {
+        let p = approved.planned();
+        let call = async {
+            let method = match p.method {
+                WriteMethod::Post => Method::POST,
+                WriteMethod::Delete => Method::DELETE,
+            };
+            self.execute(
+                method,
+                &p.path,
+                p.body().to_owned(),
+                Some(&p.idempotency_key),
+            )
             .await
+        };
+        CALL_ACCOUNT.scope(p.account.clone(), call).await
     }
 
-    /// `DELETE {path}` with an `Idempotency-Key` reused by every retry.
-    pub async fn delete<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        idempotency_key: &IdempotencyKey,
-    ) -> Result<T, Error> {
-        self.execute(Method::DELETE, path, String::new(), Some(idempotency_key))
-            .await
+    /// Fixes a planned write's derived idempotency key now, as its first attempt would
+    /// (the same request within [`DERIVED_KEY_WINDOW`] gets the same key), and returns
+    /// the `Idempotency-Key` header value it will be sent with: what the audit records.
+    pub fn fix_key(&self, planned: &Planned) -> String {
+        let key = &planned.idempotency_key;
+        if key.derived && key.value.get().is_none() {
+            let method = match planned.method {
+                WriteMethod::Post => Method::POST,
+                WriteMethod::Delete => Method::DELETE,
+            };
+            let fingerprint = fingerprint(
+                &method,
+                &planned.path,
+                planned.body(),
+                planned.account.as_deref(),
+            );
+            let value = self.derived_keys().key_for(fingerprint);
+            let _ = key.value.set(value);
+        }
+        self.sent_key(key).into_owned()
     }
 
     /// Sends one logical request, retrying where [`retry::next_delay`] allows, within

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
-use super::{Client, Error, IdempotencyKey};
+use super::{Client, Error, IdempotencyKey, planned::Plan};
 
 /// How long a coupon's discount lasts once applied.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
@@ -92,11 +92,11 @@ pub struct Coupon {
 
 impl Client {
     /// Creates a coupon.
-    pub async fn create_coupon(
+    pub fn create_coupon(
         &self,
         params: &CreateCoupon,
         key: &IdempotencyKey,
-    ) -> Result<Coupon, Error> {
-        self.post("/v1/coupons", params, key).await
+    ) -> Result<Plan<Coupon>, Error> {
+        Plan::post("/v1/coupons", params, key.clone())
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Client, Error, IdempotencyKey, List};
+use super::{Client, Error, IdempotencyKey, List, planned::Plan};
 
 /// The customer fields the tools show.
 #[derive(Debug, Clone, Deserialize)]
@@ -83,21 +83,21 @@ impl Client {
     }
 
     /// Creates a customer.
-    pub async fn create_customer(
+    pub fn create_customer(
         &self,
         params: &CustomerParams,
         key: &IdempotencyKey,
-    ) -> Result<Customer, Error> {
-        self.post("/v1/customers", params, key).await
+    ) -> Result<Plan<Customer>, Error> {
+        Plan::post("/v1/customers", params, key.clone())
     }
 
     /// Updates a customer's given fields. `id` must be checked by the caller.
-    pub async fn update_customer(
+    pub fn update_customer(
         &self,
         id: &str,
         params: &CustomerParams,
         key: &IdempotencyKey,
-    ) -> Result<Customer, Error> {
-        self.post(&format!("/v1/customers/{id}"), params, key).await
+    ) -> Result<Plan<Customer>, Error> {
+        Plan::post(format!("/v1/customers/{id}"), params, key.clone())
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
-use super::{Client, Error, IdempotencyKey};
+use super::{Client, Error, IdempotencyKey, planned::Plan};
 
 /// The text and file evidence of a dispute (`evidence[...]` of `POST /v1/disputes/{id}`).
 ///
@@ -297,13 +297,13 @@ impl Client {
     }
 
     /// Updates (and, with `submit`, submits) a dispute's evidence. `id` must be a checked id.
-    pub async fn update_dispute(
+    pub fn update_dispute(
         &self,
         id: &str,
         params: &UpdateDispute,
         key: &IdempotencyKey,
-    ) -> Result<Dispute, Error> {
-        self.post(&format!("/v1/disputes/{id}"), params, key).await
+    ) -> Result<Plan<Dispute>, Error> {
+        Plan::post(format!("/v1/disputes/{id}"), params, key.clone())
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
-use super::{Client, Error, IdempotencyKey, subscriptions::CollectionMethod};
+use super::{Client, Error, IdempotencyKey, planned::Plan, subscriptions::CollectionMethod};
 
 /// What a new invoice does with the customer's pending invoice items.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
@@ -146,31 +146,30 @@ pub struct InvoiceItem {
 
 impl Client {
     /// Creates a draft invoice.
-    pub async fn create_invoice(
+    pub fn create_invoice(
         &self,
         params: &CreateInvoice,
         key: &IdempotencyKey,
-    ) -> Result<Invoice, Error> {
-        self.post("/v1/invoices", params, key).await
+    ) -> Result<Plan<Invoice>, Error> {
+        Plan::post("/v1/invoices", params, key.clone())
     }
 
     /// Creates an invoice item.
-    pub async fn create_invoice_item(
+    pub fn create_invoice_item(
         &self,
         params: &CreateInvoiceItem,
         key: &IdempotencyKey,
-    ) -> Result<InvoiceItem, Error> {
-        self.post("/v1/invoiceitems", params, key).await
+    ) -> Result<Plan<InvoiceItem>, Error> {
+        Plan::post("/v1/invoiceitems", params, key.clone())
     }
 
     /// Finalizes a draft invoice; `id` must be a checked `in_` id.
-    pub async fn finalize_invoice(
+    pub fn finalize_invoice(
         &self,
         id: &str,
         params: &FinalizeInvoice,
         key: &IdempotencyKey,
-    ) -> Result<Invoice, Error> {
-        self.post(&format!("/v1/invoices/{id}/finalize"), params, key)
-            .await
+    ) -> Result<Plan<Invoice>, Error> {
+        Plan::post(format!("/v1/invoices/{id}/finalize"), params, key.clone())
     }
 }

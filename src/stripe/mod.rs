@@ -16,6 +16,7 @@ pub mod key;
 pub mod payment_intents;
 pub mod payment_links;
 pub mod payouts;
+pub mod planned;
 pub mod prices;
 pub mod products;
 pub mod refunds;
@@ -26,6 +27,7 @@ pub mod subscriptions;
 pub use client::{Client, ClientConfig, IdempotencyKey};
 pub use error::Error;
 pub use key::{ApiKey, Mode};
+pub use planned::{Approved, Planned};
 
 use serde::{Deserialize, Deserializer};
 

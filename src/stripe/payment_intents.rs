@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
-use super::{Client, Error, IdempotencyKey};
+use super::{Client, Error, IdempotencyKey, planned::Plan};
 
 /// Why a payment intent is canceled; Stripe's four values.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
@@ -188,23 +188,26 @@ pub struct PaymentIntent {
 
 impl Client {
     /// Creates a payment intent (and confirms it when asked).
-    pub async fn create_payment_intent(
+    pub fn create_payment_intent(
         &self,
         params: &CreatePaymentIntent,
         key: &IdempotencyKey,
-    ) -> Result<PaymentIntent, Error> {
-        self.post("/v1/payment_intents", params, key).await
+    ) -> Result<Plan<PaymentIntent>, Error> {
+        Plan::post("/v1/payment_intents", params, key.clone())
     }
 
     /// Confirms a payment intent. `id` must be checked by the caller.
-    pub async fn confirm_payment_intent(
+    pub fn confirm_payment_intent(
         &self,
         id: &str,
         params: &ConfirmPaymentIntent,
         key: &IdempotencyKey,
-    ) -> Result<PaymentIntent, Error> {
-        self.post(&format!("/v1/payment_intents/{id}/confirm"), params, key)
-            .await
+    ) -> Result<Plan<PaymentIntent>, Error> {
+        Plan::post(
+            format!("/v1/payment_intents/{id}/confirm"),
+            params,
+            key.clone(),
+        )
     }
 
     /// Retrieves a payment intent. `id` must be checked by the caller.
@@ -213,14 +216,17 @@ impl Client {
     }
 
     /// Cancels a payment intent. `id` must be checked by the caller.
-    pub async fn cancel_payment_intent(
+    pub fn cancel_payment_intent(
         &self,
         id: &str,
         params: &CancelPaymentIntent,
         key: &IdempotencyKey,
-    ) -> Result<PaymentIntent, Error> {
-        self.post(&format!("/v1/payment_intents/{id}/cancel"), params, key)
-            .await
+    ) -> Result<Plan<PaymentIntent>, Error> {
+        Plan::post(
+            format!("/v1/payment_intents/{id}/cancel"),
+            params,
+            key.clone(),
+        )
     }
 }
 

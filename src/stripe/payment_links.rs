@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Client, Error, IdempotencyKey};
+use super::{Client, Error, IdempotencyKey, planned::Plan};
 
 /// One line of `POST /v1/payment_links`.
 #[derive(Debug, Clone, Serialize)]
@@ -39,11 +39,11 @@ pub struct PaymentLink {
 
 impl Client {
     /// Creates a payment link.
-    pub async fn create_payment_link(
+    pub fn create_payment_link(
         &self,
         params: &CreatePaymentLink,
         key: &IdempotencyKey,
-    ) -> Result<PaymentLink, Error> {
-        self.post("/v1/payment_links", params, key).await
+    ) -> Result<Plan<PaymentLink>, Error> {
+        Plan::post("/v1/payment_links", params, key.clone())
     }
 }

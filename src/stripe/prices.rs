@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
-use super::{Client, Error, IdempotencyKey};
+use super::{Client, Error, IdempotencyKey, planned::Plan};
 
 /// How often a recurring price bills.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
@@ -90,11 +90,11 @@ pub struct Price {
 
 impl Client {
     /// Creates a price.
-    pub async fn create_price(
+    pub fn create_price(
         &self,
         params: &CreatePrice,
         key: &IdempotencyKey,
-    ) -> Result<Price, Error> {
-        self.post("/v1/prices", params, key).await
+    ) -> Result<Plan<Price>, Error> {
+        Plan::post("/v1/prices", params, key.clone())
     }
 }

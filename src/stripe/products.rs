@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Client, Error, IdempotencyKey};
+use super::{Client, Error, IdempotencyKey, planned::Plan};
 
 /// Body of `POST /v1/products`.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -44,12 +44,12 @@ pub struct Product {
 
 impl Client {
     /// Creates a product.
-    pub async fn create_product(
+    pub fn create_product(
         &self,
         params: &CreateProduct,
         key: &IdempotencyKey,
-    ) -> Result<Product, Error> {
-        self.post("/v1/products", params, key).await
+    ) -> Result<Plan<Product>, Error> {
+        Plan::post("/v1/products", params, key.clone())
     }
 }
 

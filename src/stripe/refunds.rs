@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
-use super::{Client, Error, IdempotencyKey};
+use super::{Client, Error, IdempotencyKey, planned::Plan};
 
 /// Why a refund is made; Stripe's three values.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
@@ -73,12 +73,12 @@ pub struct Refund {
 
 impl Client {
     /// Creates a refund. Money leaves the account.
-    pub async fn create_refund(
+    pub fn create_refund(
         &self,
         params: &CreateRefund,
         key: &IdempotencyKey,
-    ) -> Result<Refund, Error> {
-        self.post("/v1/refunds", params, key).await
+    ) -> Result<Plan<Refund>, Error> {
+        Plan::post("/v1/refunds", params, key.clone())
     }
 
     /// Retrieves a refund. `id` must be checked by the caller.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     Client, Error, IdempotencyKey, List,
     client::encode_form,
+    planned::Plan as Planned,
     prices::{Price, Recurring},
 };
 
@@ -227,12 +228,12 @@ pub struct Subscription {
 
 impl Client {
     /// Creates a subscription.
-    pub async fn create_subscription(
+    pub fn create_subscription(
         &self,
         params: &CreateSubscription,
         key: &IdempotencyKey,
-    ) -> Result<Subscription, Error> {
-        self.post("/v1/subscriptions", params, key).await
+    ) -> Result<Planned<Subscription>, Error> {
+        Planned::post("/v1/subscriptions", params, key.clone())
     }
 
     /// Retrieves a subscription; `id` must be a checked `sub_` id.
@@ -241,29 +242,28 @@ impl Client {
     }
 
     /// Updates a subscription; `id` must be a checked `sub_` id.
-    pub async fn update_subscription(
+    pub fn update_subscription(
         &self,
         id: &str,
         params: &UpdateSubscription,
         key: &IdempotencyKey,
-    ) -> Result<Subscription, Error> {
-        self.post(&format!("/v1/subscriptions/{id}"), params, key)
-            .await
+    ) -> Result<Planned<Subscription>, Error> {
+        Planned::post(format!("/v1/subscriptions/{id}"), params, key.clone())
     }
 
     /// Cancels a subscription now; `id` must be a checked `sub_` id.
-    pub async fn cancel_subscription(
+    pub fn cancel_subscription(
         &self,
         id: &str,
         params: &CancelSubscription,
         key: &IdempotencyKey,
-    ) -> Result<Subscription, Error> {
+    ) -> Result<Planned<Subscription>, Error> {
         let query = encode_form(params)?;
         let path = if query.is_empty() {
             format!("/v1/subscriptions/{id}")
         } else {
             format!("/v1/subscriptions/{id}?{query}")
         };
-        self.delete(&path, key).await
+        Ok(Planned::delete(path, key.clone()))
     }
 }

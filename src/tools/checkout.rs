@@ -536,10 +536,8 @@ impl StripeMcp {
         };
         let (params, key) = build_request(args, &cx)?;
         let session = self
-            .client
-            .create_checkout_session(&params, &key)
-            .await
-            .map_err(|e| self.stripe_error(e, Some(&key)))?;
+            .write(self.client.create_checkout_session(&params, &key), &key)
+            .await?;
         Ok(Json(CheckoutOutput {
             checkout_url: session.url,
             amount_total_display: session
@@ -626,10 +624,8 @@ impl StripeMcp {
         let key = idempotency_key(args.idempotency_key.as_deref())?;
         let id = check_id("session", &args.session, &["cs_"])?;
         let session = self
-            .client
-            .expire_checkout_session(&id, &key)
-            .await
-            .map_err(|e| self.stripe_error(e, Some(&key)))?;
+            .write(self.client.expire_checkout_session(&id, &key), &key)
+            .await?;
         Ok(Json(CheckoutSessionOutput::from_stripe(
             session,
             Some(&key),

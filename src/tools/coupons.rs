@@ -260,10 +260,8 @@ impl StripeMcp {
             .unwrap_or_default();
         let (params, key) = build_request(args, now)?;
         let coupon = self
-            .client
-            .create_coupon(&params, &key)
-            .await
-            .map_err(|e| self.stripe_error(e, Some(&key)))?;
+            .write(self.client.create_coupon(&params, &key), &key)
+            .await?;
         Ok(Json(CreateCouponOutput {
             coupon: coupon.into(),
             idempotency_key: key.as_str().to_owned(),

@@ -311,10 +311,8 @@ impl StripeMcp {
     ) -> Result<Json<CustomerOutput>, ToolError> {
         let (params, key) = build_create(args)?;
         let customer = self
-            .client
-            .create_customer(&params, &key)
-            .await
-            .map_err(|e| self.stripe_error(e, Some(&key)))?;
+            .write(self.client.create_customer(&params, &key), &key)
+            .await?;
         Ok(Json(CustomerOutput::from_stripe(customer, Some(&key))))
     }
 
@@ -332,10 +330,8 @@ impl StripeMcp {
     ) -> Result<Json<CustomerOutput>, ToolError> {
         let (id, params, key) = build_update(args)?;
         let customer = self
-            .client
-            .update_customer(&id, &params, &key)
-            .await
-            .map_err(|e| self.stripe_error(e, Some(&key)))?;
+            .write(self.client.update_customer(&id, &params, &key), &key)
+            .await?;
         Ok(Json(CustomerOutput::from_stripe(customer, Some(&key))))
     }
 }

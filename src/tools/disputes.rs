@@ -315,10 +315,8 @@ impl StripeMcp {
     ) -> Result<Json<UpdateDisputeOutput>, ToolError> {
         let (id, params, key) = build_update(args)?;
         let dispute = self
-            .client
-            .update_dispute(&id, &params, &key)
-            .await
-            .map_err(|e| self.stripe_error(e, Some(&key)))?;
+            .write(self.client.update_dispute(&id, &params, &key), &key)
+            .await?;
         Ok(Json(UpdateDisputeOutput {
             dispute: dispute.into(),
             submitted: params.submit,

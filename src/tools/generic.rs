@@ -15,7 +15,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{ToolError, api, idempotency_key};
-use crate::{server::StripeMcp, stripe::api_index};
+use crate::{
+    server::StripeMcp,
+    stripe::{api_index, planned::Plan},
+};
 
 /// The longest path accepted.
 pub const PATH_MAX: usize = 512;
@@ -341,11 +344,12 @@ impl StripeMcp {
             !self.settings.guard.limits.is_empty(),
         )?;
         let (method, path, params, key) = build_write(args)?;
-        let body: Value = match method {
-            WriteMethod::Post => self.client.post(&path, &params, &key).await,
-            WriteMethod::Delete => self.client.delete(&path, &key).await,
-        }
-        .map_err(|e| self.stripe_error(e, Some(&key)))?;
+        // The same planned request a typed tool makes: the guard decides on it alike.
+        let plan = match method {
+            WriteMethod::Post => Plan::<Value>::post(path.clone(), &params, key.clone()),
+            WriteMethod::Delete => Ok(Plan::delete(path.clone(), key.clone())),
+        };
+        let body: Value = self.write(plan, &key).await?;
         Ok(Json(ApiOutput {
             method: match method {
                 WriteMethod::Post => "POST",

@@ -384,10 +384,8 @@ impl StripeMcp {
     ) -> Result<Json<InvoiceWriteOutput>, ToolError> {
         let (params, key) = build_invoice(args)?;
         let invoice = self
-            .client
-            .create_invoice(&params, &key)
-            .await
-            .map_err(|e| self.stripe_error(e, Some(&key)))?;
+            .write(self.client.create_invoice(&params, &key), &key)
+            .await?;
         Ok(Json(InvoiceWriteOutput {
             invoice: invoice.into(),
             idempotency_key: key.as_str().to_owned(),
@@ -408,10 +406,8 @@ impl StripeMcp {
     ) -> Result<Json<InvoiceItemOutput>, ToolError> {
         let (params, key) = build_invoice_item(args)?;
         let item = self
-            .client
-            .create_invoice_item(&params, &key)
-            .await
-            .map_err(|e| self.stripe_error(e, Some(&key)))?;
+            .write(self.client.create_invoice_item(&params, &key), &key)
+            .await?;
         Ok(Json(InvoiceItemOutput::new(item, &key)))
     }
 
@@ -433,10 +429,8 @@ impl StripeMcp {
             auto_advance: args.auto_advance,
         };
         let invoice = self
-            .client
-            .finalize_invoice(&id, &params, &key)
-            .await
-            .map_err(|e| self.stripe_error(e, Some(&key)))?;
+            .write(self.client.finalize_invoice(&id, &params, &key), &key)
+            .await?;
         Ok(Json(InvoiceWriteOutput {
             invoice: invoice.into(),
             idempotency_key: key.as_str().to_owned(),

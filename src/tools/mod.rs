@@ -295,6 +295,44 @@ impl Money {
     }
 }
 
+impl crate::server::StripeMcp {
+    /// Sends one planned write the only way there is: through the guard
+    /// ([`crate::guard::gate::pass`]: what it does is read from the request itself,
+    /// a person confirms, the limits reserve, the audit trail records), then the approved
+    /// request, then the outcome settles the reservation and completes the audit row.
+    pub(crate) async fn write<T: serde::de::DeserializeOwned>(
+        &self,
+        plan: Result<crate::stripe::planned::Plan<T>, crate::stripe::Error>,
+        key: &IdempotencyKey,
+    ) -> Result<T, ToolError> {
+        let plan = plan.map_err(|e| self.stripe_error(e, Some(key)))?;
+        let passage = crate::guard::gate::pass(
+            &self.client,
+            &self.settings.guard,
+            self.settings.ledger.as_ref(),
+            plan.planned,
+        )
+        .await?;
+        let result: Result<serde_json::Value, ToolError> = self
+            .client
+            .send(&passage.approved)
+            .await
+            .map_err(|e| self.stripe_error(e, Some(key)));
+        passage.settle(result.as_ref()).await;
+        let body = result?;
+        serde_json::from_value(body).map_err(|e| {
+            self.stripe_error(
+                crate::stripe::Error::Decode {
+                    status: 200,
+                    request_id: None,
+                    message: format!("the answer did not have the expected shape: {e}"),
+                },
+                Some(key),
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -420,10 +420,8 @@ impl StripeMcp {
     ) -> Result<Json<PaymentIntentOutput>, ToolError> {
         let (params, key) = build_create(args, self.client.mode())?;
         let pi = self
-            .client
-            .create_payment_intent(&params, &key)
-            .await
-            .map_err(|e| self.stripe_error(e, Some(&key)))?;
+            .write(self.client.create_payment_intent(&params, &key), &key)
+            .await?;
         Ok(Json(PaymentIntentOutput::from_stripe(pi, Some(&key))))
     }
 
@@ -442,11 +440,9 @@ impl StripeMcp {
         let (id, params, key) = build_confirm(args, self.client.mode())?;
         let without_return_url = params.return_url.is_none();
         let pi = self
-            .client
-            .confirm_payment_intent(&id, &params, &key)
+            .write(self.client.confirm_payment_intent(&id, &params, &key), &key)
             .await
-            .map_err(|e| {
-                let mut e = self.stripe_error(e, Some(&key));
+            .map_err(|mut e| {
                 if without_return_url
                     && e.kind == ErrorKind::InvalidArgument
                     && e.message.contains("return_url")
@@ -531,10 +527,8 @@ impl StripeMcp {
             cancellation_reason: args.cancellation_reason,
         };
         let pi = self
-            .client
-            .cancel_payment_intent(&id, &params, &key)
-            .await
-            .map_err(|e| self.stripe_error(e, Some(&key)))?;
+            .write(self.client.cancel_payment_intent(&id, &params, &key), &key)
+            .await?;
         Ok(Json(PaymentIntentOutput::from_stripe(pi, Some(&key))))
     }
 }

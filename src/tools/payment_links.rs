@@ -107,10 +107,8 @@ impl StripeMcp {
     ) -> Result<Json<PaymentLinkOutput>, ToolError> {
         let (params, key) = build_request(args)?;
         let link = self
-            .client
-            .create_payment_link(&params, &key)
-            .await
-            .map_err(|e| self.stripe_error(e, Some(&key)))?;
+            .write(self.client.create_payment_link(&params, &key), &key)
+            .await?;
         Ok(Json(PaymentLinkOutput {
             url: link.url,
             id: link.id,

@@ -251,10 +251,8 @@ impl StripeMcp {
     ) -> Result<Json<CreatePriceOutput>, ToolError> {
         let (params, key) = build_request(args)?;
         let price = self
-            .client
-            .create_price(&params, &key)
-            .await
-            .map_err(|e| self.stripe_error(e, Some(&key)))?;
+            .write(self.client.create_price(&params, &key), &key)
+            .await?;
         Ok(Json(CreatePriceOutput {
             price: price.into(),
             idempotency_key: key.as_str().to_owned(),

@@ -173,10 +173,8 @@ impl StripeMcp {
     ) -> Result<Json<CreateProductOutput>, ToolError> {
         let (params, key) = build_request(args)?;
         let product = self
-            .client
-            .create_product(&params, &key)
-            .await
-            .map_err(|e| self.stripe_error(e, Some(&key)))?;
+            .write(self.client.create_product(&params, &key), &key)
+            .await?;
         Ok(Json(CreateProductOutput {
             product: product.into(),
             idempotency_key: key.as_str().to_owned(),

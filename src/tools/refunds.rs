@@ -235,10 +235,8 @@ impl StripeMcp {
     ) -> Result<Json<RefundOutput>, ToolError> {
         let (params, key) = build_request(args)?;
         let refund = self
-            .client
-            .create_refund(&params, &key)
-            .await
-            .map_err(|e| self.stripe_error(e, Some(&key)))?;
+            .write(self.client.create_refund(&params, &key), &key)
+            .await?;
         Ok(Json(RefundOutput {
             amount: Money::new(refund.amount, &refund.currency),
             id: refund.id,

@@ -555,10 +555,8 @@ impl StripeMcp {
     ) -> Result<Json<SubscriptionWriteOutput>, ToolError> {
         let (params, key) = build_create(args)?;
         let sub = self
-            .client
-            .create_subscription(&params, &key)
-            .await
-            .map_err(|e| self.stripe_error(e, Some(&key)))?;
+            .write(self.client.create_subscription(&params, &key), &key)
+            .await?;
         Ok(Json(SubscriptionWriteOutput {
             subscription: sub.into(),
             idempotency_key: key.as_str().to_owned(),
@@ -630,10 +628,8 @@ impl StripeMcp {
     ) -> Result<Json<SubscriptionWriteOutput>, ToolError> {
         let (id, params, key) = build_update(args)?;
         let sub = self
-            .client
-            .update_subscription(&id, &params, &key)
-            .await
-            .map_err(|e| self.stripe_error(e, Some(&key)))?;
+            .write(self.client.update_subscription(&id, &params, &key), &key)
+            .await?;
         Ok(Json(SubscriptionWriteOutput {
             subscription: sub.into(),
             idempotency_key: key.as_str().to_owned(),
@@ -653,17 +649,18 @@ impl StripeMcp {
         Parameters(args): Parameters<CancelSubscriptionArgs>,
     ) -> Result<Json<CancelSubscriptionOutput>, ToolError> {
         let (id, how, key) = build_cancel(args)?;
-        let (canceled, result) = match how {
+        let (canceled, sub) = match how {
             Cancellation::Now(params) => (
                 "immediately",
-                self.client.cancel_subscription(&id, &params, &key).await,
+                self.write(self.client.cancel_subscription(&id, &params, &key), &key)
+                    .await?,
             ),
             Cancellation::AtPeriodEnd(params) => (
                 "at_period_end",
-                self.client.update_subscription(&id, &params, &key).await,
+                self.write(self.client.update_subscription(&id, &params, &key), &key)
+                    .await?,
             ),
         };
-        let sub = result.map_err(|e| self.stripe_error(e, Some(&key)))?;
         Ok(Json(CancelSubscriptionOutput {
             canceled: canceled.to_owned(),
             subscription: sub.into(),
