@@ -84,6 +84,10 @@ pub struct Cli {
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=256), global = true, value_name = "N")]
     pub max_concurrency: u64,
 
+    /// Read requests per second to Stripe for this key, shared by every tool call (parallel summaries stay under it; 429s slow it down). Default: Stripe's documented read limit, 25 for a test key, 100 for a live key.
+    #[arg(long, env = "STRIPE_MCP_READ_RATE", global = true, value_name = "PER_SECOND", value_parser = parse_read_rate)]
+    pub read_rate: Option<f64>,
+
     /// Your site's base URL: checkout success/cancel URLs default to {APP_BASE_URL}/success and /cancel.
     #[arg(long, env = "APP_BASE_URL", global = true)]
     pub app_base_url: Option<String>,
@@ -141,6 +145,16 @@ pub struct Cli {
     /// A policy file (TOML) with spending caps: [limits.refund] usd = { per_call = 5000, daily = 20000 }. --limit flags override it per currency.
     #[arg(long, env = "STRIPE_MCP_POLICY", global = true, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+}
+
+/// `--read-rate`: a positive number of requests per second, at most 10,000.
+fn parse_read_rate(raw: &str) -> Result<f64, String> {
+    match raw.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 && r <= 10_000.0 => Ok(r),
+        _ => Err(format!(
+            "{raw:?} is not a rate: give requests per second, e.g. 25 (test mode) or 100 (live)"
+        )),
+    }
 }
 
 /// Subcommands.
@@ -367,6 +381,7 @@ impl Config {
                     base: Duration::from_millis(cli.retry_base_ms),
                     ..Backoff::default()
                 },
+                read_rate: cli.read_rate,
             },
             tools,
             read_only: cli.read_only,

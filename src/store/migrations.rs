@@ -9,8 +9,8 @@
 /// The newest schema version this build knows.
 pub const LATEST: i64 = SQLITE.len() as i64;
 
-/// SQLite, version 1 (the ledger as first released) and 2 (hook leases, spending,
-/// audit).
+/// SQLite, version 1 (the ledger as first released), 2 (hook leases, spending,
+/// audit) and 3 (the books).
 pub const SQLITE: &[&str] = &[
     "
 CREATE TABLE IF NOT EXISTS events (
@@ -94,6 +94,29 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_by_time ON audit (at, id);
 CREATE INDEX audit_by_tenant ON audit (tenant, at, id);
+",
+    // 3: the books (balance transactions kept per Stripe account, and the ranges read).
+    "
+CREATE TABLE books_txns (
+    account            TEXT NOT NULL,     -- acct_...: whose books; read only within a scope that sees it
+    id                 TEXT NOT NULL,     -- txn_...
+    amount             INTEGER NOT NULL,  -- minor units; never changes once created
+    fee                INTEGER NOT NULL,
+    net                INTEGER NOT NULL,
+    currency           TEXT NOT NULL,
+    type               TEXT,
+    reporting_category TEXT,
+    source             TEXT,              -- only a dispute's id (du_, dp_)
+    created            INTEGER NOT NULL,  -- Unix seconds
+    PRIMARY KEY (account, id)
+);
+CREATE INDEX books_txns_by_time ON books_txns (account, created);
+CREATE TABLE books_ranges (
+    account  TEXT NOT NULL,
+    start_at INTEGER NOT NULL,            -- [start_at, end_at) read in full, Unix seconds
+    end_at   INTEGER NOT NULL,
+    PRIMARY KEY (account, start_at)
+);
 ",
 ];
 
@@ -182,6 +205,28 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit (at, id);
 CREATE INDEX audit_by_tenant ON audit (tenant, at, id);
 ",
+    "
+CREATE TABLE books_txns (
+    account            TEXT NOT NULL,
+    id                 TEXT NOT NULL,
+    amount             BIGINT NOT NULL,
+    fee                BIGINT NOT NULL,
+    net                BIGINT NOT NULL,
+    currency           TEXT NOT NULL,
+    type               TEXT,
+    reporting_category TEXT,
+    source             TEXT,
+    created            BIGINT NOT NULL,
+    PRIMARY KEY (account, id)
+);
+CREATE INDEX books_txns_by_time ON books_txns (account, created);
+CREATE TABLE books_ranges (
+    account  TEXT NOT NULL,
+    start_at BIGINT NOT NULL,
+    end_at   BIGINT NOT NULL,
+    PRIMARY KEY (account, start_at)
+);
+",
 ];
 
 #[cfg(test)]
@@ -191,6 +236,6 @@ mod tests {
     #[test]
     fn both_backends_have_the_same_versions() {
         assert_eq!(SQLITE.len(), POSTGRES.len());
-        assert_eq!(LATEST, 2);
+        assert_eq!(LATEST, 3);
     }
 }

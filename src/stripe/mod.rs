@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod balance;
+pub mod budget;
 pub mod charges;
 pub mod checkout;
 pub mod client;
@@ -20,6 +21,7 @@ pub mod products;
 pub mod refunds;
 pub mod retry;
 pub mod search;
+pub mod slices;
 pub mod subscriptions;
 
 pub use client::{Client, ClientConfig, IdempotencyKey};
