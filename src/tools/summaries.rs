@@ -436,8 +436,9 @@ impl Listed for crate::stripe::invoices::Invoice {
     }
 }
 
-/// The oldest `created` a subscription or invoice scan asks for: before Stripe's launch.
-const BEFORE_STRIPE: i64 = 1_262_304_000;
+/// The oldest `created` a subscription or invoice scan asks for: all of them (the first
+/// slices split toward where the objects are).
+const BEFORE_STRIPE: i64 = 0;
 
 /// Reads every object of a list created in `ranges`, in concurrent time slices under the
 /// key's read budget ([`slices::read`]), refusing more than `max` objects (with
