@@ -37,7 +37,7 @@ pub struct Budget {
 
 #[derive(Debug)]
 struct State {
-    /// Requests that may start now (at most `burst`).
+    /// Requests that may start now (at most one: reads are paced, not burst).
     tokens: f64,
     /// When `tokens` was last brought up to date.
     at: Instant,
@@ -48,15 +48,15 @@ struct State {
 }
 
 impl Budget {
-    /// A bucket of `rate` requests per second (at least one every ten seconds). It starts
-    /// with one second's worth of tokens less one, so that a cold start's burst and the
-    /// refill within the same second stay inside Stripe's per-second window.
+    /// A bucket of `rate` requests per second (at least one every ten seconds) that holds
+    /// one token: reads are paced evenly, so no one-second window (Stripe counts per
+    /// second) ever sees more than `rate + 1` of them, a cold start included.
     pub fn new(rate: f64) -> Budget {
         let rate = if rate.is_finite() { rate.max(0.1) } else { 25.0 };
         Budget {
             rate,
             state: Mutex::new(State {
-                tokens: (rate - 1.0).max(1.0),
+                tokens: 1.0,
                 at: Instant::now(),
                 rate,
                 paused_until: None,
@@ -101,8 +101,7 @@ impl Budget {
                     Some(until) if until > now => until - now,
                     _ => {
                         s.paused_until = None;
-                        let burst = s.rate.max(1.0);
-                        s.tokens = (s.tokens + (now - s.at).as_secs_f64() * s.rate).min(burst);
+                        s.tokens = (s.tokens + (now - s.at).as_secs_f64() * s.rate).min(1.0);
                         s.at = now;
                         if s.tokens >= 1.0 {
                             s.tokens -= 1.0;
@@ -148,10 +147,10 @@ mod tests {
     async fn the_bucket_holds_reads_to_the_rate() {
         let b = Budget::new(10.0);
         let start = tokio::time::Instant::now();
-        for _ in 0..39 {
+        for _ in 0..31 {
             b.acquire().await;
         }
-        // 9 at once, then 30 more at 10 per second.
+        // One at once, then 30 more at 10 per second.
         let took = start.elapsed().as_secs_f64();
         assert!((2.9..=3.2).contains(&took), "{took}");
     }
