@@ -174,6 +174,8 @@ pub enum Command {
     Db(crate::store::cli::DbArgs),
     /// Print the audit trail of writes kept in the --db store (every write attempt, its confirmation, limit decision and outcome).
     Audit(crate::guard::audit::AuditArgs),
+    /// The copy of the balance transactions kept in the --db store: `books sync [--since DAY]` fills it ahead of time (for a cron job), `books status` shows what is held.
+    Books(crate::store::books_cli::BooksArgs),
 }
 
 /// Flags of `stripe-mcp webhooks`.

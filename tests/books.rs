@@ -275,7 +275,11 @@ async fn warm_equals_cold(db: String, account: &str) {
         .start()
         .await;
     let args = json!({"last_days": 30, "group_by": "week"});
-    let cold = common::ok(&server.call("summarize_balance_transactions", args.clone()).await);
+    let cold = common::ok(
+        &server
+            .call("summarize_balance_transactions", args.clone())
+            .await,
+    );
     let cold_pages = seen.requests.load(Ordering::SeqCst);
     assert!(cold_pages >= 12, "{cold_pages}");
     let all = objects.lock().unwrap().clone();
@@ -284,7 +288,11 @@ async fn warm_equals_cold(db: String, account: &str) {
         expected(&all, now - 40 * 86_400, now + 1)
     );
 
-    let warm = common::ok(&server.call("summarize_balance_transactions", args.clone()).await);
+    let warm = common::ok(
+        &server
+            .call("summarize_balance_transactions", args.clone())
+            .await,
+    );
     let warm_pages = seen.requests.load(Ordering::SeqCst) - cold_pages;
     assert_eq!(warm["totals"], cold["totals"], "warm equals cold");
     assert_eq!(warm["by_period"], cold["by_period"]);
@@ -299,10 +307,7 @@ async fn warm_equals_cold(db: String, account: &str) {
         .unwrap()
         .push(txn(999_999, 4_242, 42, "usd", common::now() - 2));
     let newer = common::ok(&server.call("summarize_balance_transactions", args).await);
-    let (before, after) = (
-        summary_totals(&cold)["usd"],
-        summary_totals(&newer)["usd"],
-    );
+    let (before, after) = (summary_totals(&cold)["usd"], summary_totals(&newer)["usd"]);
     assert_eq!(after, (before.0 + 1, before.1 + 4_200));
     server.stop().await;
 
@@ -347,4 +352,74 @@ async fn warm_equals_cold_to_the_cent_and_a_newer_transaction_appears_on_postgre
     };
     let account = format!("acct_books_{}", uuid::Uuid::new_v4().simple());
     warm_equals_cold(url, &account).await;
+}
+
+#[tokio::test]
+async fn books_sync_fills_the_store_ahead_and_books_status_shows_it() {
+    let now = common::now();
+    let objects = Arc::new(Mutex::new(recent(450, now)));
+    let stripe = common::mock_stripe().await;
+    stand_in::account(&stripe, "acct_books_cli").await;
+    let seen = stand_in::mount(
+        &stripe,
+        "/v1/balance_transactions",
+        objects.clone(),
+        Default::default(),
+    )
+    .await;
+    let db = common::temp_db("books-cli");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = tokio::process::Command::new(common::bin());
+        cmd.env_clear()
+            .env("STRIPE_SECRET_KEY", common::TEST_KEY)
+            .env("STRIPE_API_BASE", stripe.uri())
+            .arg("--db")
+            .arg(&db)
+            .args(args);
+        async move { cmd.output().await.unwrap() }
+    };
+    let since = jiff::Timestamp::from_second(now - 40 * 86_400)
+        .unwrap()
+        .strftime("%Y-%m-%d")
+        .to_string();
+    let out = run(&["books", "sync", "--since", &since]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("acct_books_cli: 450 transactions read"),
+        "{stdout}"
+    );
+    let out = run(&["books", "status"]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("acct_books_cli: 450 transactions"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("read in full"), "{stdout}");
+
+    // The summary then reads only the newest edge from Stripe.
+    let before = seen.requests.load(Ordering::SeqCst);
+    let server = common::Spawn::new(&stripe.uri())
+        .arg("--db")
+        .arg(db.display().to_string())
+        .start()
+        .await;
+    let out = common::ok(
+        &server
+            .call("summarize_balance_transactions", json!({"last_days": 30}))
+            .await,
+    );
+    let all = objects.lock().unwrap().clone();
+    assert_eq!(
+        summary_totals(&out),
+        expected(&all, now - 40 * 86_400, now + 1)
+    );
+    let pages = seen.requests.load(Ordering::SeqCst) - before;
+    assert!(pages <= slices::PARALLEL, "{pages} pages after a sync");
+    server.stop().await;
 }

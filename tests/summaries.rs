@@ -226,8 +226,8 @@ async fn the_balance_summary_counts_days_in_the_callers_time_zone_and_filters_a_
         "{sent:?}"
     );
     assert!(
-        sent.iter().any(|pairs| pairs
-            .contains(&("created[gte]".into(), (1_793_595_600i64).to_string()))),
+        sent.iter()
+            .any(|pairs| pairs.contains(&("created[gte]".into(), (1_793_595_600i64).to_string()))),
         "{sent:?}"
     );
 }
@@ -331,7 +331,10 @@ async fn a_cancelled_summary_stops_reading_pages() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let pages = stripe.received_requests().await.unwrap().len();
     // 2000 in one slice would take 20 pages of 300 ms: every slice stopped.
-    assert!(pages <= at_cancel + 1, "{at_cancel} pages at the cancel, {pages} after");
+    assert!(
+        pages <= at_cancel + 1,
+        "{at_cancel} pages at the cancel, {pages} after"
+    );
     // Still serving (a refusal, so nothing more reaches the stand-in).
     let refused = rpc
         .call_tool("summarize_balance_transactions", json!({}))

@@ -10,6 +10,7 @@
 //! [`migrations`] at open, inside a transaction, and refuses a schema newer than it knows.
 
 pub mod books;
+pub mod books_cli;
 pub mod cli;
 pub mod guard;
 pub mod migrations;
@@ -565,7 +566,10 @@ impl Store {
     }
 
     /// What is kept, per account the scope sees: transactions and ranges read.
-    pub async fn books_status(&self, scope: &Scope) -> Result<Vec<books::AccountBooks>, StoreError> {
+    pub async fn books_status(
+        &self,
+        scope: &Scope,
+    ) -> Result<Vec<books::AccountBooks>, StoreError> {
         let all: Vec<books::AccountBooks> = on_backend!(self, db => db.books_status())?;
         Ok(all
             .into_iter()

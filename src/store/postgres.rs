@@ -28,11 +28,11 @@ use tokio_postgres::{Row, config::Host, config::SslMode};
 
 use super::{
     Claim, Options, PgUrl, SchemaStatus, StoreError,
+    books::{self, AccountBooks, BookTxn},
     guard::{
         self, AUDIT_LIST_MAX, AuditEntry, AuditFilter, AuditId, AuditOutcome, AuditRecord, DAY,
         LimitRefusal, SpendId, SpendRequest,
     },
-    books::{self, AccountBooks, BookTxn},
     migrations,
     orders::{Event, Fulfillment, Hook, Order, OrderStatus, Recorded, SessionEvent, transition},
 };

@@ -17,11 +17,11 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
     Claim, Options, SchemaStatus, StoreError,
+    books::{self, AccountBooks, BookTxn},
     guard::{
         self, AUDIT_LIST_MAX, AuditEntry, AuditFilter, AuditId, AuditOutcome, AuditRecord, DAY,
         LimitRefusal, SpendId, SpendRequest,
     },
-    books::{self, AccountBooks, BookTxn},
     migrations,
     orders::{Event, Fulfillment, Hook, Order, OrderStatus, Recorded, SessionEvent, transition},
 };
@@ -587,7 +587,10 @@ impl Sqlite {
         for r in read {
             ranges = books::merge(&ranges, *r);
         }
-        tx.execute("DELETE FROM books_ranges WHERE account = ?1", params![account])?;
+        tx.execute(
+            "DELETE FROM books_ranges WHERE account = ?1",
+            params![account],
+        )?;
         for (s, e) in ranges {
             tx.execute(
                 "INSERT INTO books_ranges (account, start_at, end_at) VALUES (?1, ?2, ?3)",

@@ -52,7 +52,11 @@ impl Budget {
     /// one token: reads are paced evenly, so no one-second window (Stripe counts per
     /// second) ever sees more than `rate + 1` of them, a cold start included.
     pub fn new(rate: f64) -> Budget {
-        let rate = if rate.is_finite() { rate.max(0.1) } else { 25.0 };
+        let rate = if rate.is_finite() {
+            rate.max(0.1)
+        } else {
+            25.0
+        };
         Budget {
             rate,
             state: Mutex::new(State {

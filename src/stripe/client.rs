@@ -19,9 +19,9 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{
+    budget::{self, Budget},
     error::{Error, ErrorBody},
     key::{ApiKey, Mode},
-    budget::{self, Budget},
     retry::{self, Backoff, Outcome},
 };
 

@@ -481,12 +481,10 @@ fn progress_of<'a>(
                 let _ = context
                     .peer
                     .notify_progress(
-                        ProgressNotificationParam::new(token, p.read as f64).with_message(
-                            format!(
-                                "read {} so far (at most {max}); {} of {} time slices done",
-                                p.read, p.slices_done, p.slices
-                            ),
-                        ),
+                        ProgressNotificationParam::new(token, p.read as f64).with_message(format!(
+                            "read {} so far (at most {max}); {} of {} time slices done",
+                            p.read, p.slices_done, p.slices
+                        )),
                     )
                     .await;
             }

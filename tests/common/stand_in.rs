@@ -56,7 +56,12 @@ fn sort(objects: &mut [Value]) {
 }
 
 /// Mounts `GET path` over `objects`.
-pub async fn mount(stripe: &MockServer, p: &str, objects: Objects, behaviour: Behaviour) -> Arc<Seen> {
+pub async fn mount(
+    stripe: &MockServer,
+    p: &str,
+    objects: Objects,
+    behaviour: Behaviour,
+) -> Arc<Seen> {
     let seen = Arc::new(Seen::default());
     let url = p.to_owned();
     let s = seen.clone();
