@@ -112,7 +112,7 @@ pub struct Cli {
     )]
     pub db: Option<String>,
 
-    /// Guardrails (see the README's "Guardrails"): when a person confirms refunds, payments taken, cancellations, irreversible changes and stripe_api_write through an MCP form before anything is sent. auto: when the client can show one; always: refuse (confirmation_unavailable) when it cannot; never.
+    /// Guardrails (see docs/guardrails.md): when a person confirms refunds, payments taken, cancellations, irreversible changes and stripe_api_write through an MCP form before anything is sent. auto: when the client can show one; always: refuse (confirmation_unavailable) when it cannot; never.
     #[arg(long, value_enum, env = "STRIPE_MCP_CONFIRM", default_value_t = ConfirmMode::Auto, global = true)]
     pub confirm: ConfirmMode,
 
@@ -137,6 +137,10 @@ pub struct Cli {
     /// Mask personal data (emails, names, phones, addresses, card fingerprints) in every tool output; requests are unchanged.
     #[arg(long, env = "STRIPE_MCP_REDACT", global = true)]
     pub redact: bool,
+
+    /// Never offer the MCP Apps views (charts, checkout QR code, order timeline) to clients that declare the io.modelcontextprotocol/ui extension; tools and results are then exactly those of a client without it.
+    #[arg(long, env = "STRIPE_MCP_NO_UI", global = true)]
+    pub no_ui: bool,
 
     /// A spending cap, KIND:CURRENCY:PER_CALL:DAILY in the currency's minor unit (`-` for none), e.g. refund:usd:5000:20000 (at most $50.00 a refund, $200.00 in any 24 hours). KIND is refund or take (payments confirmed, checkout sessions). Repeatable; needs --db (the tally is kept there). A capped kind refuses currencies it does not list.
     #[arg(long = "limit", global = true, value_name = "KIND:CUR:PER_CALL:DAILY")]
@@ -400,6 +404,7 @@ impl Config {
                     scope: String::new(),
                 },
                 connect: cli.connect,
+                no_ui: cli.no_ui,
             },
             db,
         })

@@ -53,6 +53,9 @@
 //!   currency over a period in a time zone, MRR/ARR, overdue invoices.
 //! - [`tools::resources`]: MCP resources (`stripe://account`, `stripe://balance`,
 //!   `stripe://objects/{id}`) and the workflow prompts.
+//! - [`tools::ui`]: MCP Apps views (`ui://stripe-mcp/books`, `checkout`, `order`:
+//!   self-contained HTML in `src/tools/ui/`), linked from their tools' `_meta` only for
+//!   clients that declare `io.modelcontextprotocol/ui` (off with `--no-ui`).
 
 pub mod auth;
 pub mod check;

@@ -31,7 +31,7 @@ use crate::{
         self, Client, IdempotencyKey, Mode,
         client::{CALL_ACCOUNT, CALL_NOTES, CallNotes},
     },
-    tools::{ErrorKind, ToolError, error::ErrorContext, resources},
+    tools::{ErrorKind, ToolError, error::ErrorContext, resources, ui},
 };
 
 /// Which tools to register.
@@ -244,6 +244,9 @@ pub struct Settings {
     /// `--connect`: every tool takes `stripe_account` (a platform acting on its
     /// connected accounts); off, no schema grows by it.
     pub connect: bool,
+    /// `--no-ui`: never offer the MCP Apps views ([`ui`]), even to a client that
+    /// declares the extension.
+    pub no_ui: bool,
 }
 
 /// The stripe-mcp server. Cheap to clone: everything is shared.
@@ -599,6 +602,20 @@ impl StripeMcp {
     /// The registered tools, as `tools/list` reports them.
     pub fn tools(&self) -> Vec<Tool> {
         self.listed.to_vec()
+    }
+
+    /// True when this session gets the MCP Apps views: the client declared the
+    /// extension and the server was not started with `--no-ui`.
+    fn offers_ui(&self, context: &RequestContext<RoleServer>) -> bool {
+        !self.settings.no_ui && ui::client_supports(context.client_capabilities().as_ref())
+    }
+
+    /// The views this session is offered: those of its listed tools, if any.
+    fn views(&self, context: &RequestContext<RoleServer>) -> Vec<&'static ui::View> {
+        if !self.offers_ui(context) {
+            return Vec::new();
+        }
+        ui::views_for(self.listed.iter().map(|t| t.name.as_ref()))
     }
 
     /// With `--connect`, removes `stripe_account` from the arguments (the tools do not
@@ -995,7 +1012,14 @@ impl ServerHandler for StripeMcp {
             })?),
             None => None,
         };
-        let mut tools = ListToolsResult::with_all_items(self.tools());
+        // A client with the MCP Apps extension also learns which view draws which
+        // result; any other client gets the list unchanged.
+        let listed = if self.offers_ui(&context) {
+            ui::link_tools(&self.listed)
+        } else {
+            self.tools()
+        };
+        let mut tools = ListToolsResult::with_all_items(listed);
         // SEP-2549: a 2026-07-28 client may cache the list, which never changes while
         // the process runs. Older clients get the shape they know.
         if context
@@ -1014,9 +1038,11 @@ impl ServerHandler for StripeMcp {
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        Ok(ListResourcesResult::with_all_items(resources::resources()))
+        let mut listed = resources::resources();
+        listed.extend(self.views(&context).into_iter().map(ui::resource));
+        Ok(ListResourcesResult::with_all_items(listed))
     }
 
     async fn list_resource_templates(
@@ -1034,6 +1060,13 @@ impl ServerHandler for StripeMcp {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
+        if let Some(view) = self
+            .views(&context)
+            .into_iter()
+            .find(|v| v.uri == request.uri)
+        {
+            return Ok(ui::read(view).into());
+        }
         let read = self.read_stripe_resource(&request.uri);
         tokio::select! {
             result = read => result.map(Into::into),

@@ -199,10 +199,10 @@ async fn with_db_both_order_tools_are_read_only() {
         assert_eq!(a.read_only_hint, Some(true), "{name}");
         assert_eq!(a.destructive_hint, Some(false), "{name}");
         let readme =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/tools.md")).unwrap();
         assert!(
             readme.contains(&format!("| `{name}` |")),
-            "README's tool table has no row for {name}"
+            "docs/tools.md has no row for {name}"
         );
     }
     server.stop().await;
