@@ -31,7 +31,7 @@ const NOV: (i64, i64) = (1_793_491_200, 1_796_083_200);
 fn txn(n: usize, amount: i64, fee: i64, currency: &str, created: i64) -> Value {
     json!({"id": format!("txn_{n:06}"), "object": "balance_transaction", "amount": amount, "fee": fee,
            "net": amount - fee, "currency": currency, "type": "charge", "reporting_category": "charge",
-           "status": if n % 2 == 0 { "available" } else { "pending" }, "created": created, "source": format!("ch_{n}")})
+           "status": if n.is_multiple_of(2) { "available" } else { "pending" }, "created": created, "source": format!("ch_{n}")})
 }
 
 /// Transactions on every edge of every even slicing up to 64 slices (and a second before
@@ -250,7 +250,7 @@ fn recent(n: usize, now: i64) -> Vec<Value> {
                 i,
                 500 + i as i64,
                 15,
-                if i % 4 == 0 { "eur" } else { "usd" },
+                if i.is_multiple_of(4) { "eur" } else { "usd" },
                 now - 3_600 - (i as i64 * 2_500_000 / n as i64),
             )
         })
