@@ -34,14 +34,20 @@ fn status_then_migrate(db: &str, cwd: &std::path::Path) {
     let o = run(&["db", "status", "--db", db], cwd);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    let latest = stripe_mcp::store::migrations::LATEST;
     assert!(
-        out.contains("schema version 0 of 2: 2 migration(s) pending"),
+        out.contains(&format!(
+            "schema version 0 of {latest}: {latest} migration(s) pending"
+        )),
         "{out}{err}"
     );
     let o = run(&["db", "migrate", "--db", db], cwd);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{err}");
-    assert!(out.contains("schema version 2 (up to date)"), "{out}");
+    assert!(
+        out.contains(&format!("schema version {latest} (up to date)")),
+        "{out}"
+    );
     let o = run(&["db", "status", "--db", db], cwd);
     assert_eq!(o.status.code(), Some(0));
     assert!(text(&o).0.contains("up to date"));
