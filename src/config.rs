@@ -84,7 +84,7 @@ pub struct Cli {
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=256), global = true, value_name = "N")]
     pub max_concurrency: u64,
 
-    /// Read requests per second to Stripe for this key, shared by every tool call (parallel summaries stay under it; 429s slow it down). Default: Stripe's documented read limit, 25 for a test key, 100 for a live key.
+    /// Read requests per second to Stripe for this key, shared by every tool call (parallel summaries stay under it; 429s slow it down). Default: 95% of Stripe's documented read limit (25 for a test key, 100 for a live key).
     #[arg(long, env = "STRIPE_MCP_READ_RATE", global = true, value_name = "PER_SECOND", value_parser = parse_read_rate)]
     pub read_rate: Option<f64>,
 

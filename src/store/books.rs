@@ -125,14 +125,17 @@ pub fn missing(ranges: &[(i64, i64)], start: i64, end: i64) -> Vec<(i64, i64)> {
     out
 }
 
-/// Cuts the missing ranges into about `n` slices in all, in proportion to their length.
+/// Cuts the missing ranges into about `n` slices in all, in proportion to their length,
+/// and no more than one per hour of each: a few minutes at the newest edge is one request
+/// (a slice that turns out busy is split as it is read).
 fn slices_of(missing: &[(i64, i64)], n: usize) -> Vec<(i64, i64)> {
     let total: i64 = missing.iter().map(|(s, e)| e - s).sum();
     missing
         .iter()
         .flat_map(|&(s, e)| {
             let share = ((e - s) as f64 / total.max(1) as f64 * n as f64).ceil() as usize;
-            slices::even(s, e, share.max(1))
+            let hours = usize::try_from((e - s) / 3_600).unwrap_or(usize::MAX);
+            slices::even(s, e, share.min(hours).max(1))
         })
         .collect()
 }
@@ -239,9 +242,10 @@ mod tests {
 
     #[test]
     fn missing_ranges_are_sliced_in_proportion() {
-        let s = slices_of(&[(0, 1000), (2000, 2010)], 10);
-        assert_eq!(s.iter().filter(|(a, _)| *a < 1000).count(), 10);
-        assert_eq!(s.iter().filter(|(a, _)| *a >= 2000).count(), 1);
+        let s = slices_of(&[(0, 100_000), (200_000, 200_010)], 10);
+        assert_eq!(s.iter().filter(|(a, _)| *a < 100_000).count(), 10);
+        assert_eq!(s.iter().filter(|(a, _)| *a >= 200_000).count(), 1);
+        assert_eq!(slices_of(&[(0, 300)], 16), [(0, 300)]);
     }
 
     #[test]

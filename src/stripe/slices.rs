@@ -4,8 +4,9 @@
 //!
 //! Slices are half-open (`created[gte]`, `created[lt]`), so an object belongs to exactly
 //! one. A slice that still has pages to read while fewer than [`PARALLEL`] are in flight
-//! is split instead of continued: its first page's oldest time `c` leaves `[gte, c)` still
-//! unread (two new slices) and `[c, c + 1)` partly read (one more, re-read whole); objects
+//! is split instead of continued: its page's oldest time `c` leaves `[gte, c)` still
+//! unread (new slices, as many as there is room for) and `[c, c + 1)` partly read (one
+//! more, re-read whole); objects
 //! are kept once by id, so re-reading an edge never counts twice. A page that fails in a
 //! way retrying can help (429, 5xx, a lost connection) is asked again with the same
 //! cursor, so nothing is lost either. Every slice runs within the calling task (so its
@@ -197,19 +198,21 @@ where
         match oldest {
             Some((id, c)) if page.has_more && got >= PAGE as usize => {
                 let splittable = c > job.gte && c < job.lt;
-                if splittable && in_flight.len() + 3 <= PARALLEL {
-                    let mid = job.gte + (c - job.gte) / 2;
+                let room = PARALLEL.saturating_sub(in_flight.len() + 1);
+                if splittable && room >= 2 {
+                    // The unread part [gte, c) in as many slices as there is room for (at
+                    // most 8), and the partly read second c whole again.
                     done += 1;
-                    for (gte, lt) in [(job.gte, mid), (mid, c), (c, c + 1)] {
-                        if gte < lt {
-                            slices += 1;
-                            in_flight.push(fetch(Job {
-                                gte,
-                                lt,
-                                cursor: None,
-                                failures: 0,
-                            }));
-                        }
+                    let mut parts = even(job.gte, c, room.min(8) - 1);
+                    parts.push((c, c + 1));
+                    for (gte, lt) in parts {
+                        slices += 1;
+                        in_flight.push(fetch(Job {
+                            gte,
+                            lt,
+                            cursor: None,
+                            failures: 0,
+                        }));
                     }
                 } else {
                     in_flight.push(fetch(Job {

@@ -436,9 +436,15 @@ impl Listed for crate::stripe::invoices::Invoice {
     }
 }
 
-/// The oldest `created` a subscription or invoice scan asks for: all of them (the first
-/// slices split toward where the objects are).
-const BEFORE_STRIPE: i64 = 0;
+/// The first slices of a subscription or invoice scan (all of them, by `created`): the
+/// last four years in even slices, and everything before in one (slices that meet many
+/// objects split as they are read).
+fn all_time(now: i64) -> Vec<(i64, i64)> {
+    let recent = now - 4 * 365 * 86_400;
+    let mut ranges = vec![(0, recent)];
+    ranges.extend(slices::even(recent, now + 1, slices::PARALLEL - 1));
+    ranges
+}
 
 /// Reads every object of a list created in `ranges`, in concurrent time slices under the
 /// key's read budget ([`slices::read`]), refusing more than `max` objects (with
@@ -1081,7 +1087,7 @@ impl StripeMcp {
             &SubQuery {
                 expand: ["data.discounts", "data.discounts.source.coupon"],
             },
-            vec![(BEFORE_STRIPE, Timestamp::now().as_second() + 1)],
+            all_time(Timestamp::now().as_second()),
             MAX_SUBSCRIPTIONS,
             &context,
             "this account has too many subscriptions to summarize in one call",
@@ -1119,7 +1125,7 @@ impl StripeMcp {
             self,
             "/v1/invoices",
             &query,
-            vec![(BEFORE_STRIPE, now + 1)],
+            all_time(now),
             MAX_OVERDUE_SCAN,
             &context,
             "filter by customer to chase fewer at once",
