@@ -72,6 +72,10 @@ pub struct Cli {
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=256), global = true, value_name = "N")]
     pub max_concurrency: u64,
 
+    /// Read requests per second to Stripe for this key, shared by every tool call (parallel summaries stay under it; 429s slow it down). Default: 95% of Stripe's documented read limit (25 for a test key, 100 for a live key).
+    #[arg(long, env = "STRIPE_MCP_READ_RATE", global = true, value_name = "PER_SECOND", value_parser = parse_read_rate)]
+    pub read_rate: Option<f64>,
+
     /// Your site's base URL: checkout success/cancel URLs default to {APP_BASE_URL}/success and /cancel.
     #[arg(long, env = "APP_BASE_URL", global = true)]
     pub app_base_url: Option<String>,
@@ -135,6 +139,16 @@ pub struct Cli {
     pub policy: Option<PathBuf>,
 }
 
+/// `--read-rate`: a positive number of requests per second, at most 10,000.
+fn parse_read_rate(raw: &str) -> Result<f64, String> {
+    match raw.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 && r <= 10_000.0 => Ok(r),
+        _ => Err(format!(
+            "{raw:?} is not a rate: give requests per second, e.g. 25 (test mode) or 100 (live)"
+        )),
+    }
+}
+
 /// Subcommands.
 #[derive(Debug, Clone, Subcommand, PartialEq, Eq)]
 pub enum Command {
@@ -152,6 +166,8 @@ pub enum Command {
     Db(crate::store::cli::DbArgs),
     /// Print the audit trail of writes kept in the --db store (every write attempt, its confirmation, limit decision and outcome).
     Audit(AuditArgs),
+    /// The copy of the balance transactions kept in the --db store: `books sync [--since DAY]` fills it ahead of time (for a cron job), `books status` shows what is held.
+    Books(crate::store::books_cli::BooksArgs),
 }
 
 /// Flags of `stripe-mcp webhooks`.

@@ -10,7 +10,9 @@
 //! - [`stripe`]: the thin typed Stripe REST client (auth, form encoding, retries,
 //!   idempotency, errors) and the resources the tools use;
 //!   [`stripe::api_index`]: every API operation, from Stripe's OpenAPI description
-//!   (`stripe_api_search`, `stripe_api_details`, the generic calls' checks).
+//!   (`stripe_api_search`, `stripe_api_details`, the generic calls' checks);
+//!   [`stripe::budget`], the per-key read budget, and [`stripe::slices`], whole lists read
+//!   in concurrent time slices.
 //! - [`tools`]: one file per Stripe resource with its MCP tools, the argument
 //!   checks they share, list paging, and the structured tool error every
 //!   failure becomes.
@@ -38,6 +40,9 @@
 //!   - [`store::migrations`]: numbered schema versions of both, applied at open.
 //!   - [`store::guard`]: spending-limit arithmetic and audit records.
 //!   - [`store::cli`]: `stripe-mcp db status` / `db migrate`.
+//!   - [`store::books`]: the copy of each account's balance transactions and the ranges
+//!     read, so a summary fetches only what is missing or newer; [`store::books_cli`]:
+//!     `stripe-mcp books sync` / `books status`.
 //! - [`webhooks`]: `stripe-mcp webhooks`, the receiver of Stripe's signed events that
 //!   fulfills paid checkouts exactly once:
 //!   - [`webhooks::signature`]: `Stripe-Signature` verification on the raw bytes (pure).

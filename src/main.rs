@@ -11,7 +11,10 @@ use stripe_mcp::{
     guard::backpressure::{Backpressure, GatedReader, GatedWriter},
     server::ToolCost,
     server::setup::{self, Config, WebhooksConfig},
-    store::Store,
+    store::{
+        Store,
+        books_cli::{BooksAction, BooksArgs},
+    },
     stripe::Client,
     webhooks,
 };
@@ -27,6 +30,26 @@ macro_rules! fail {
     ($($arg:tt)*) => {
         eprintln!("{}", redact::redact(&format!($($arg)*)))
     };
+}
+
+/// The `--db` store of `books`: the exit code when none is given or it cannot be opened.
+async fn books_store(cli: &Cli) -> Result<Store, ExitCode> {
+    match setup::db_target(cli) {
+        Ok(Some(target)) => Store::open(&target).await.map_err(|e| {
+            fail!("stripe-mcp books: {e}");
+            ExitCode::from(2)
+        }),
+        Ok(None) => {
+            fail!(
+                "stripe-mcp books: give --db PATH|URL (or STRIPE_MCP_DB): the store the books are kept in"
+            );
+            Err(ExitCode::from(2))
+        }
+        Err(e) => {
+            fail!("stripe-mcp books: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -143,6 +166,17 @@ async fn run(cli: Cli) -> ExitCode {
             }
         };
     }
+    // What the books hold: read from the store, no key involved.
+    if let Some(Command::Books(BooksArgs {
+        action: BooksAction::Status,
+    })) = &cli.command
+    {
+        let store = match books_store(&cli).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        return stripe_mcp::store::books_cli::status(&store).await;
+    }
     // Listing what a selection costs needs no key.
     if let Some(Command::Tools) = &cli.command {
         return print_tools(&cli);
@@ -188,7 +222,26 @@ async fn run(cli: Cli) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+        Command::Books(BooksArgs {
+            action: BooksAction::Sync { since },
+        }) => {
+            let Some(target) = config.db.clone() else {
+                fail!(
+                    "stripe-mcp books: give --db PATH|URL (or STRIPE_MCP_DB): the store the books are kept in"
+                );
+                return ExitCode::from(2);
+            };
+            let store = match Store::open(&target).await {
+                Ok(s) => s,
+                Err(e) => {
+                    fail!("stripe-mcp books: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            stripe_mcp::store::books_cli::sync(&store, &client, since.as_deref()).await
+        }
         Command::Webhooks(_)
+        | Command::Books(_)
         | Command::Tenants(_)
         | Command::Db(_)
         | Command::Audit(_)

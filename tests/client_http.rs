@@ -36,6 +36,8 @@ fn client_with(base: &str, account: Option<&str>, max_retries: u32, timeout: Dur
             base: Duration::from_millis(5),
             ..Backoff::default()
         },
+        // These tests are about retries and bounds, not the read budget.
+        read_rate: Some(100_000.0),
     })
     .unwrap()
 }

@@ -62,6 +62,8 @@ fn client(base: &str, o: Opts) -> Client {
             base: Duration::from_millis(50),
             ..Backoff::default()
         },
+        // These tests are about retries and bounds, not the read budget.
+        read_rate: Some(100_000.0),
     })
     .unwrap()
 }

@@ -204,6 +204,7 @@ impl Config {
                     base: Duration::from_millis(cli.retry_base_ms),
                     ..Backoff::default()
                 },
+                read_rate: cli.read_rate,
             },
             tools,
             read_only: cli.read_only,

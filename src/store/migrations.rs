@@ -10,7 +10,8 @@
 pub const LATEST: i64 = SQLITE.len() as i64;
 
 /// SQLite, version 1 (the ledger as first released), 2 (hook leases, spending,
-/// audit) and 3 (the Stripe account of each order).
+/// audit), 3 (the Stripe account of each order), 4 (the audit row's account and caller)
+/// and 5 (the books).
 pub const SQLITE: &[&str] = &[
     "
 CREATE TABLE IF NOT EXISTS events (
@@ -107,6 +108,29 @@ CREATE INDEX orders_by_account ON orders (account, updated_at);
     "
 ALTER TABLE audit ADD COLUMN account TEXT;
 ALTER TABLE audit ADD COLUMN caller TEXT;
+",
+    // 5: the books (balance transactions kept per Stripe account, and the ranges read).
+    "
+CREATE TABLE books_txns (
+    account            TEXT NOT NULL,     -- acct_...: whose books; read only within a scope that sees it
+    id                 TEXT NOT NULL,     -- txn_...
+    amount             INTEGER NOT NULL,  -- minor units; never changes once created
+    fee                INTEGER NOT NULL,
+    net                INTEGER NOT NULL,
+    currency           TEXT NOT NULL,
+    type               TEXT,
+    reporting_category TEXT,
+    source             TEXT,              -- only a dispute's id (du_, dp_)
+    created            INTEGER NOT NULL,  -- Unix seconds
+    PRIMARY KEY (account, id)
+);
+CREATE INDEX books_txns_by_time ON books_txns (account, created);
+CREATE TABLE books_ranges (
+    account  TEXT NOT NULL,
+    start_at INTEGER NOT NULL,            -- [start_at, end_at) read in full, Unix seconds
+    end_at   INTEGER NOT NULL,
+    PRIMARY KEY (account, start_at)
+);
 ",
 ];
 
@@ -207,6 +231,29 @@ CREATE INDEX orders_by_account ON orders (account, updated_at);
     "
 ALTER TABLE audit ADD COLUMN account TEXT;
 ALTER TABLE audit ADD COLUMN caller TEXT;
+",
+    // 5: the books.
+    "
+CREATE TABLE books_txns (
+    account            TEXT NOT NULL,
+    id                 TEXT NOT NULL,
+    amount             BIGINT NOT NULL,
+    fee                BIGINT NOT NULL,
+    net                BIGINT NOT NULL,
+    currency           TEXT NOT NULL,
+    type               TEXT,
+    reporting_category TEXT,
+    source             TEXT,
+    created            BIGINT NOT NULL,
+    PRIMARY KEY (account, id)
+);
+CREATE INDEX books_txns_by_time ON books_txns (account, created);
+CREATE TABLE books_ranges (
+    account  TEXT NOT NULL,
+    start_at BIGINT NOT NULL,
+    end_at   BIGINT NOT NULL,
+    PRIMARY KEY (account, start_at)
+);
 ",
 ];
 

@@ -9,6 +9,8 @@
 //! database). [`DbTarget::parse`] decides which from `--db`. Each backend applies its
 //! [`migrations`] at open, inside a transaction, and refuses a schema newer than it knows.
 
+pub mod books;
+pub mod books_cli;
 pub mod cli;
 pub mod guard;
 pub mod migrations;
@@ -552,6 +554,61 @@ impl Store {
     pub async fn audit_finish(&self, id: AuditId, outcome: AuditOutcome) -> Result<(), StoreError> {
         let outcome = outcome.bounded();
         on_backend!(self, db => db.audit_finish(id, &outcome))
+    }
+
+    /// The ranges of `account`'s balance transactions read in full, `[start, end)` Unix
+    /// seconds, oldest first; nothing when `scope` does not see the account.
+    pub async fn books_ranges(
+        &self,
+        scope: &Scope,
+        account: &str,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        if !scope.sees_account(account) {
+            return Ok(Vec::new());
+        }
+        let account = account.to_owned();
+        on_backend!(self, db => db.books_ranges(&account))
+    }
+
+    /// Keeps `account`'s balance transactions (each once by id: a second copy changes
+    /// nothing) and records `read` as read in full, atomically and durably: a failure keeps
+    /// neither, so a range is never marked read without its transactions.
+    pub async fn books_put(
+        &self,
+        account: &str,
+        txns: Vec<books::BookTxn>,
+        read: Vec<(i64, i64)>,
+    ) -> Result<(), StoreError> {
+        let account = account.to_owned();
+        on_backend!(self, db => db.books_put(&account, &txns, &read))
+    }
+
+    /// `account`'s kept balance transactions created in `[start, end)`, in no order;
+    /// nothing when `scope` does not see the account.
+    pub async fn books_read(
+        &self,
+        scope: &Scope,
+        account: &str,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<books::BookTxn>, StoreError> {
+        if !scope.sees_account(account) {
+            return Ok(Vec::new());
+        }
+        let account = account.to_owned();
+        on_backend!(self, db => db.books_read(&account, start, end))
+    }
+
+    /// What is kept, per account the scope sees: transactions and ranges read.
+    pub async fn books_status(
+        &self,
+        scope: &Scope,
+    ) -> Result<Vec<books::AccountBooks>, StoreError> {
+        let all: Vec<books::AccountBooks> = on_backend!(self, db => db.books_status())?;
+        Ok(all
+            .into_iter()
+            .filter(|a| scope.sees_account(&a.account))
+            .collect())
     }
 
     /// Audit rows visible in `scope`, newest first, at most `limit` (capped at 1000): the

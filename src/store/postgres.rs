@@ -28,6 +28,7 @@ use tokio_postgres::{Row, config::Host, config::SslMode};
 
 use super::{
     AccountFilter, Claim, Options, PgUrl, SchemaStatus, StoreError,
+    books::{self, AccountBooks, BookTxn},
     guard::{
         self, AUDIT_LIST_MAX, AuditEntry, AuditFilter, AuditId, AuditOutcome, AuditRecord, DAY,
         LimitRefusal, SpendId, SpendRequest,
@@ -40,6 +41,7 @@ use super::{
 const LOCK_SESSION: i32 = 0x5354_0001;
 const LOCK_SPEND: i32 = 0x5354_0002;
 const LOCK_MIGRATE: i32 = 0x5354_0003;
+const LOCK_BOOKS: i32 = 0x5354_0004;
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> StoreError {
@@ -792,6 +794,151 @@ impl Postgres {
                 })
                 .collect()
         })
+    }
+}
+
+impl Postgres {
+    /// The ranges of `account` read in full, oldest first.
+    pub async fn books_ranges(&self, account: &str) -> Result<Vec<(i64, i64)>, StoreError> {
+        op!(self, c => {
+            let rows = c
+                .query(
+                    "SELECT start_at, end_at FROM books_ranges WHERE account = $1 ORDER BY start_at",
+                    &[&account],
+                )
+                .await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect()
+        })
+    }
+
+    /// Keeps transactions (once by id, in batches of arrays) and adds the ranges, in one
+    /// transaction holding the account's books lock.
+    pub async fn books_put(
+        &self,
+        account: &str,
+        txns: &[BookTxn],
+        read: &[(i64, i64)],
+    ) -> Result<(), StoreError> {
+        op!(self, c => {
+            let tx = c.transaction().await?;
+            tx.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", &[&LOCK_BOOKS, &account])
+                .await?;
+            for chunk in txns.chunks(5_000) {
+                let col = |f: fn(&BookTxn) -> i64| chunk.iter().map(f).collect::<Vec<i64>>();
+                let ids: Vec<&str> = chunk.iter().map(|t| t.id.as_str()).collect();
+                let currencies: Vec<&str> = chunk.iter().map(|t| t.currency.as_str()).collect();
+                let kinds: Vec<Option<&str>> = chunk.iter().map(|t| t.kind.as_deref()).collect();
+                let cats: Vec<Option<&str>> =
+                    chunk.iter().map(|t| t.reporting_category.as_deref()).collect();
+                let sources: Vec<Option<&str>> = chunk.iter().map(|t| t.source.as_deref()).collect();
+                tx.execute(
+                    "INSERT INTO books_txns (account, id, amount, fee, net, currency, type,
+                                             reporting_category, source, created)
+                     SELECT $1, * FROM UNNEST($2::TEXT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[],
+                                              $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::BIGINT[])
+                     ON CONFLICT (account, id) DO NOTHING",
+                    &[
+                        &account,
+                        &ids,
+                        &col(|t| t.amount),
+                        &col(|t| t.fee),
+                        &col(|t| t.net),
+                        &currencies,
+                        &kinds,
+                        &cats,
+                        &sources,
+                        &col(|t| t.created),
+                    ],
+                )
+                .await?;
+            }
+            let rows = tx
+                .query(
+                    "SELECT start_at, end_at FROM books_ranges WHERE account = $1 ORDER BY start_at",
+                    &[&account],
+                )
+                .await?;
+            let mut ranges = rows
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<Vec<(i64, i64)>, tokio_postgres::Error>>()?;
+            for r in read {
+                ranges = books::merge(&ranges, *r);
+            }
+            tx.execute("DELETE FROM books_ranges WHERE account = $1", &[&account])
+                .await?;
+            for (s, e) in ranges {
+                tx.execute(
+                    "INSERT INTO books_ranges (account, start_at, end_at) VALUES ($1, $2, $3)",
+                    &[&account, &s, &e],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// The kept transactions of `account` created in `[start, end)`.
+    pub async fn books_read(
+        &self,
+        account: &str,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<BookTxn>, StoreError> {
+        op!(self, c => {
+            let rows = c
+                .query(
+                    "SELECT id, amount, fee, net, currency, type, reporting_category, source, created
+                     FROM books_txns WHERE account = $1 AND created >= $2 AND created < $3",
+                    &[&account, &start, &end],
+                )
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(BookTxn {
+                        id: r.try_get(0)?,
+                        amount: r.try_get(1)?,
+                        fee: r.try_get(2)?,
+                        net: r.try_get(3)?,
+                        currency: r.try_get(4)?,
+                        kind: r.try_get(5)?,
+                        reporting_category: r.try_get(6)?,
+                        source: r.try_get(7)?,
+                        created: r.try_get(8)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Every account's count of kept transactions and ranges read.
+    pub async fn books_status(&self) -> Result<Vec<AccountBooks>, StoreError> {
+        let accounts: Vec<(String, i64)> = op!(self, c => {
+            let rows = c
+                .query(
+                    "SELECT a.account, (SELECT count(*) FROM books_txns t WHERE t.account = a.account)
+                     FROM (SELECT account FROM books_ranges UNION SELECT account FROM books_txns) a
+                     ORDER BY a.account",
+                    &[],
+                )
+                .await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<Vec<_>, tokio_postgres::Error>>()
+                .map_err(StoreError::from)
+        })?;
+        let mut out = Vec::new();
+        for (account, n) in accounts {
+            out.push(AccountBooks {
+                ranges: self.books_ranges(&account).await?,
+                transactions: n as u64,
+                account,
+            });
+        }
+        Ok(out)
     }
 }
 

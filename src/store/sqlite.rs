@@ -17,6 +17,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
     AccountFilter, Claim, Options, SchemaStatus, StoreError,
+    books::{self, AccountBooks, BookTxn},
     guard::{
         self, AUDIT_LIST_MAX, AuditEntry, AuditFilter, AuditId, AuditOutcome, AuditRecord, DAY,
         LimitRefusal, SpendId, SpendRequest,
@@ -560,6 +561,122 @@ impl Sqlite {
         )?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
+}
+
+impl Sqlite {
+    /// The ranges of `account` read in full, oldest first.
+    pub fn books_ranges(&self, account: &str) -> Result<Vec<(i64, i64)>, StoreError> {
+        let conn = self.conn();
+        ranges_in(&conn, account)
+    }
+
+    /// Keeps transactions (once by id) and adds the ranges, in one transaction.
+    pub fn books_put(
+        &self,
+        account: &str,
+        txns: &[BookTxn],
+        read: &[(i64, i64)],
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO books_txns (account, id, amount, fee, net, currency, type,
+                                         reporting_category, source, created)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (account, id) DO NOTHING",
+            )?;
+            for t in txns {
+                insert.execute(params![
+                    account,
+                    t.id,
+                    t.amount,
+                    t.fee,
+                    t.net,
+                    t.currency,
+                    t.kind,
+                    t.reporting_category,
+                    t.source,
+                    t.created
+                ])?;
+            }
+        }
+        let mut ranges = ranges_in(&tx, account)?;
+        for r in read {
+            ranges = books::merge(&ranges, *r);
+        }
+        tx.execute(
+            "DELETE FROM books_ranges WHERE account = ?1",
+            params![account],
+        )?;
+        for (s, e) in ranges {
+            tx.execute(
+                "INSERT INTO books_ranges (account, start_at, end_at) VALUES (?1, ?2, ?3)",
+                params![account, s, e],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The kept transactions of `account` created in `[start, end)`.
+    pub fn books_read(
+        &self,
+        account: &str,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<BookTxn>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, amount, fee, net, currency, type, reporting_category, source, created
+             FROM books_txns WHERE account = ?1 AND created >= ?2 AND created < ?3",
+        )?;
+        let rows = stmt.query_map(params![account, start, end], |r| {
+            Ok(BookTxn {
+                id: r.get(0)?,
+                amount: r.get(1)?,
+                fee: r.get(2)?,
+                net: r.get(3)?,
+                currency: r.get(4)?,
+                kind: r.get(5)?,
+                reporting_category: r.get(6)?,
+                source: r.get(7)?,
+                created: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Every account's count of kept transactions and ranges read.
+    pub fn books_status(&self) -> Result<Vec<AccountBooks>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT a.account, (SELECT count(*) FROM books_txns t WHERE t.account = a.account)
+             FROM (SELECT account FROM books_ranges UNION SELECT account FROM books_txns) a
+             ORDER BY a.account",
+        )?;
+        let accounts = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        accounts
+            .into_iter()
+            .map(|(account, n)| {
+                Ok(AccountBooks {
+                    ranges: ranges_in(&conn, &account)?,
+                    transactions: n as u64,
+                    account,
+                })
+            })
+            .collect()
+    }
+}
+
+fn ranges_in(conn: &Connection, account: &str) -> Result<Vec<(i64, i64)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT start_at, end_at FROM books_ranges WHERE account = ?1 ORDER BY start_at",
+    )?;
+    let rows = stmt.query_map(params![account], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
 /// Inside a write transaction: takes the run if it is claimable, returning the

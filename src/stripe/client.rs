@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{
+    budget::{self, Budget},
     error::{Error, ErrorBody},
     key::{ApiKey, Mode},
     planned::{Approved, Method as WriteMethod, Planned},
@@ -67,6 +68,9 @@ pub struct ClientConfig {
     pub max_concurrency: usize,
     /// Backoff between retries; tests shorten it.
     pub backoff: Backoff,
+    /// Read requests per second for this key (`--read-rate`); `None`: Stripe's documented
+    /// limit for the key's mode ([`budget::default_rate`]). Shared by every client of the key.
+    pub read_rate: Option<f64>,
 }
 
 /// An `Idempotency-Key`: chosen once per tool call and sent by every attempt.
@@ -219,6 +223,11 @@ struct Inner {
     /// Prefixed to every caller-given idempotency key when several tenants may share one
     /// Stripe account ([`Client::with_idempotency_scope`]).
     idempotency_scope: Option<String>,
+    /// The read budget of this key, shared with every other client of the same key.
+    budget: Arc<Budget>,
+    /// The id of the account the key belongs to (`GET /v1/account`, asked once): what the
+    /// books kept in the store are filed under.
+    account_id: tokio::sync::OnceCell<String>,
 }
 
 /// Derived idempotency keys, each valid for [`DERIVED_KEY_WINDOW`] from its first use.
@@ -346,6 +355,12 @@ impl Client {
             "key:{}",
             &hex::encode(Sha256::digest(config.api_key.expose().as_bytes()))[..12]
         );
+        let budget = Budget::for_key(
+            Sha256::digest(config.api_key.expose().as_bytes()).into(),
+            config
+                .read_rate
+                .unwrap_or_else(|| budget::default_rate(config.api_key.mode())),
+        );
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -360,6 +375,8 @@ impl Client {
                 fingerprint,
                 permits: tokio::sync::Semaphore::new(config.max_concurrency.max(1)),
                 idempotency_scope: None,
+                budget,
+                account_id: tokio::sync::OnceCell::new(),
             }),
         })
     }
@@ -396,6 +413,40 @@ impl Client {
     /// A fingerprint of the key (`key:` and 12 hex digits of its SHA-256), never the key.
     pub fn key_fingerprint(&self) -> String {
         self.inner.fingerprint.clone()
+    }
+
+    /// The read budget of this key (shared by every client of the key in this process).
+    pub fn read_budget(&self) -> &Arc<Budget> {
+        &self.inner.budget
+    }
+
+    /// The account the current call acts on: the connected account of a `--connect` call
+    /// (or `--stripe-account`), else the key's own account, asked of Stripe once
+    /// (`GET /v1/account`) and remembered.
+    pub async fn account_id(&self) -> Result<String, Error> {
+        if let Some(a) = call_account() {
+            return Ok(a);
+        }
+        if let Some(a) = self
+            .inner
+            .headers
+            .get("Stripe-Account")
+            .and_then(|v| v.to_str().ok())
+        {
+            return Ok(a.to_owned());
+        }
+        #[derive(serde::Deserialize)]
+        struct Account {
+            id: String,
+        }
+        self.inner
+            .account_id
+            .get_or_try_init(|| async {
+                let a: Account = self.get("/v1/account", &()).await?;
+                Ok(a.id)
+            })
+            .await
+            .cloned()
     }
 
     /// Test or live, from the key.
@@ -621,6 +672,11 @@ impl Client {
         idempotency_key: Option<&IdempotencyKey>,
         account: Option<&str>,
     ) -> (Option<Outcome>, Option<Duration>, Result<Success, Error>) {
+        // Reads share the key's budget, so parallel reads stay under Stripe's rate limit.
+        let read = *method == Method::GET;
+        if read {
+            self.inner.budget.acquire().await;
+        }
         // Bounded sockets and memory however many calls arrive at once: the rest wait here.
         let Ok(_permit) = self.inner.permits.acquire().await else {
             unreachable!("the semaphore is never closed")
@@ -701,7 +757,13 @@ impl Client {
             }
         }
         let body = bytes::Bytes::from(body);
+        if read && status == StatusCode::TOO_MANY_REQUESTS {
+            self.inner.budget.throttled(retry_after);
+        }
         if status.is_success() {
+            if read {
+                self.inner.budget.succeeded();
+            }
             return (
                 None,
                 None,
@@ -871,6 +933,7 @@ mod tests {
             deadline: DEFAULT_DEADLINE,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             backoff: Backoff::default(),
+            read_rate: None,
         })
         .unwrap();
         let shown = format!("{client:?}");

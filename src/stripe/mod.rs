@@ -3,6 +3,7 @@
 pub mod account;
 pub mod api_index;
 pub mod balance;
+pub mod budget;
 pub mod charges;
 pub mod checkout;
 pub mod client;
@@ -22,6 +23,7 @@ pub mod products;
 pub mod refunds;
 pub mod retry;
 pub mod search;
+pub mod slices;
 pub mod subscriptions;
 
 pub use client::{Client, ClientConfig, IdempotencyKey};

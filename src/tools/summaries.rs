@@ -18,12 +18,19 @@ use rmcp::{
     service::RequestContext,
     tool, tool_router,
 };
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde::{Deserialize, Serialize};
 
-use super::{Money, ToolError, check_id, pagination::STRIPE_PAGE_MAX};
+use super::{Money, ToolError, check_id};
 use crate::{
     server::StripeMcp,
-    stripe::{List, currency},
+    store::{
+        Accounts, Scope,
+        books::{self, BookTxn},
+    },
+    stripe::{
+        List, currency,
+        slices::{self, Listed, Progress, SliceError},
+    },
 };
 
 /// The most balance transactions one summary reads (500 pages).
@@ -129,35 +136,8 @@ pub struct SummarizeBalanceOutput {
     pub note: String,
 }
 
-/// The fields of a balance transaction a summary needs.
-#[derive(Debug, Clone, Deserialize)]
-struct Txn {
-    /// The paging cursor.
-    id: String,
-    /// Gross, signed minor units.
-    amount: i64,
-    /// Stripe's fee on it, minor units.
-    #[serde(default)]
-    fee: i64,
-    /// amount - fee.
-    #[serde(default)]
-    net: i64,
-    /// Lowercase ISO code.
-    currency: String,
-    /// Unix seconds: which day and week it falls in.
-    #[serde(default)]
-    created: i64,
-    /// charge, refund, payout, adjustment, stripe_fee, ...
-    #[serde(default, rename = "type")]
-    kind: Option<String>,
-    /// Stripe's own bookkeeping category (charge, refund, dispute, fee, payout, ...):
-    /// the best guide to which total a transaction belongs in.
-    #[serde(default)]
-    reporting_category: Option<String>,
-    /// Tells a dispute's adjustment (du_, dp_) from another one.
-    #[serde(default, deserialize_with = "crate::stripe::id_or_object")]
-    source: Option<String>,
-}
+/// The fields of a balance transaction a summary needs: exactly what the store keeps.
+type Txn = BookTxn;
 
 /// Which total a transaction belongs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,10 +151,7 @@ enum Category {
 }
 
 fn categorize(t: &Txn) -> Category {
-    let source_is_dispute = t
-        .source
-        .as_deref()
-        .is_some_and(|s| s.starts_with("du_") || s.starts_with("dp_"));
+    let source_is_dispute = t.source.as_deref().is_some_and(books::is_dispute);
     match t.reporting_category.as_deref() {
         Some("charge") => return Category::Charges,
         Some("refund" | "refund_failure") => return Category::Refunds,
@@ -428,110 +405,181 @@ impl Books {
     }
 }
 
-/// Filters of `GET /v1/balance_transactions` for a period.
+/// Filters of `GET /v1/balance_transactions` besides the slice's `created`.
 #[derive(Debug, Serialize)]
 struct TxnQuery<'a> {
-    created: Range,
     #[serde(skip_serializing_if = "Option::is_none")]
     currency: Option<&'a str>,
 }
 
-/// `created[gte]`/`created[lt]` (also `due_date[lt]`).
+/// `due_date[lt]`.
 #[derive(Debug, Serialize)]
-struct Range {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    gte: Option<i64>,
+struct Before {
     lt: i64,
 }
 
-#[derive(Serialize)]
-struct Page<'a, F: Serialize> {
-    #[serde(flatten)]
-    filters: &'a F,
-    limit: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    starting_after: Option<&'a str>,
-}
-
-/// An object of a Stripe list: its id is the next page's `starting_after`.
-trait Cursor {
-    fn cursor(&self) -> &str;
-}
-
-impl Cursor for Txn {
-    fn cursor(&self) -> &str {
+impl Listed for SubForMrr {
+    fn id(&self) -> &str {
         &self.id
+    }
+    fn created(&self) -> i64 {
+        self.created
     }
 }
 
-impl Cursor for SubForMrr {
-    fn cursor(&self) -> &str {
+impl Listed for crate::stripe::invoices::Invoice {
+    fn id(&self) -> &str {
         &self.id
+    }
+    fn created(&self) -> i64 {
+        self.created.unwrap_or(0)
     }
 }
 
-impl Cursor for crate::stripe::invoices::Invoice {
-    fn cursor(&self) -> &str {
-        &self.id
-    }
+/// The first slices of a subscription or invoice scan (all of them, by `created`): the
+/// last four years in even slices, and everything before in one (slices that meet many
+/// objects split as they are read).
+fn all_time(now: i64) -> Vec<(i64, i64)> {
+    let recent = now - 4 * 365 * 86_400;
+    let mut ranges = vec![(0, recent)];
+    ranges.extend(slices::even(recent, now + 1, slices::PARALLEL - 1));
+    ranges
 }
 
-/// Reads every object of a list, page by page, into `each`, refusing more than `max`
-/// objects (with `too_many`'s message). Progress goes to the client when it asked;
-/// a cancelled request stops at the next page.
-async fn scan<T: DeserializeOwned + Cursor, F: Serialize>(
+/// Reads every object of a list created in `ranges`, in concurrent time slices under the
+/// key's read budget ([`slices::read`]), refusing more than `max` objects (with
+/// `too_many`'s message). Progress goes to the client when it asked; a cancelled request
+/// stops every slice.
+async fn scan<T: Listed, F: Serialize>(
     server: &StripeMcp,
     path: &str,
     filters: &F,
+    ranges: Vec<(i64, i64)>,
     max: u64,
     context: &RequestContext<RoleServer>,
     too_many: &str,
-    mut each: impl FnMut(T) -> Result<(), ToolError>,
-) -> Result<u64, ToolError> {
-    let progress: Option<ProgressToken> = context.meta.get_progress_token();
-    let mut cursor: Option<String> = None;
-    let mut seen: u64 = 0;
-    loop {
-        if context.ct.is_cancelled() {
-            return Err(ToolError::invalid(
-                "cancelled by the client; nothing was summarized",
-            ));
-        }
-        let query = Page {
-            filters,
-            limit: STRIPE_PAGE_MAX,
-            starting_after: cursor.as_deref(),
-        };
-        let page: List<T> = server
-            .client
-            .get(path, &query)
-            .await
-            .map_err(|e| server.stripe_error(e, None))?;
-        let got = page.data.len();
-        for item in page.data {
-            seen += 1;
-            if seen > max {
-                return Err(ToolError::invalid(format!(
-                    "more than {max} objects: {too_many}"
-                )));
+) -> Result<Vec<T>, ToolError> {
+    let progress = progress_of(context, max);
+    slices::read(
+        &server.client,
+        path,
+        filters,
+        ranges,
+        max,
+        Some(&context.ct),
+        progress,
+    )
+    .await
+    .map_err(|e| slice_error(server, e, too_many))
+}
+
+/// What is sent as progress after every page: how many were read, and how many slices are done.
+fn progress_of<'a>(
+    context: &'a RequestContext<RoleServer>,
+    max: u64,
+) -> impl FnMut(Progress) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> + 'a
+{
+    let token: Option<ProgressToken> = context.meta.get_progress_token();
+    move |p: Progress| {
+        let token = token.clone();
+        Box::pin(async move {
+            if let Some(token) = token {
+                let _ = context
+                    .peer
+                    .notify_progress(
+                        ProgressNotificationParam::new(token, p.read as f64).with_message(format!(
+                            "read {} so far (at most {max}); {} of {} time slices done",
+                            p.read, p.slices_done, p.slices
+                        )),
+                    )
+                    .await;
             }
-            cursor = Some(item.cursor().to_owned());
-            each(item)?;
+        })
+    }
+}
+
+fn slice_error(server: &StripeMcp, e: SliceError, too_many: &str) -> ToolError {
+    match e {
+        SliceError::Stripe(e) => server.stripe_error(e, None),
+        SliceError::TooMany(max) => {
+            ToolError::invalid(format!("more than {max} objects: {too_many}"))
         }
-        if let Some(token) = &progress {
-            let _ = context
-                .peer
-                .notify_progress(
-                    ProgressNotificationParam::new(token.clone(), seen as f64)
-                        .with_message(format!("read {seen} so far (at most {max})")),
-                )
-                .await;
+        SliceError::Cancelled => {
+            ToolError::invalid("cancelled by the client; nothing was summarized")
         }
-        // A short or empty page ends the scan even if Stripe says more exist, so a
-        // stand-in that ignores the cursor cannot loop us.
-        if !page.has_more || got == 0 || got < STRIPE_PAGE_MAX as usize {
-            return Ok(seen);
+    }
+}
+
+impl StripeMcp {
+    /// The balance transactions of a period: from the store where it holds them (`--db`),
+    /// fetching from Stripe only what is missing or newer; without a store, all from Stripe.
+    async fn period_transactions(
+        &self,
+        period: &Period,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Vec<Txn>, ToolError> {
+        const TOO_MANY: &str = "summarize a shorter period and add the figures";
+        let Some(store) = self.settings.ledger.clone() else {
+            return scan(
+                self,
+                "/v1/balance_transactions",
+                &TxnQuery {
+                    currency: period.currency.as_deref(),
+                },
+                slices::even(period.start, period.end, slices::PARALLEL),
+                MAX_TRANSACTIONS,
+                context,
+                TOO_MANY,
+            )
+            .await;
+        };
+        let account = self
+            .client
+            .account_id()
+            .await
+            .map_err(|e| self.stripe_error(e, None))?;
+        // The account was named by Stripe for this call's key (or checked as the call's
+        // connected account): the copy read is that account's and no other's.
+        let scope = Scope::Tenant {
+            tenant: String::new(),
+            accounts: Accounts::Only(vec![account.clone()]),
+        };
+        let store_failed = |e: crate::store::StoreError| {
+            tracing::warn!(error = %e, "books store failed");
+            ToolError {
+                retryable: true,
+                ..ToolError::unexpected(format!("the books store could not be used: {e}"))
+            }
+        };
+        books::sync(
+            &store,
+            &self.client,
+            &account,
+            period.start,
+            period.end,
+            Timestamp::now().as_second(),
+            MAX_TRANSACTIONS,
+            Some(&context.ct),
+            progress_of(context, MAX_TRANSACTIONS),
+        )
+        .await
+        .map_err(|e| match e {
+            books::SyncError::Read(e) => slice_error(self, e, TOO_MANY),
+            books::SyncError::Store(e) => store_failed(e),
+        })?;
+        let mut txns = store
+            .books_read(&scope, &account, period.start, period.end)
+            .await
+            .map_err(store_failed)?;
+        if let Some(c) = &period.currency {
+            txns.retain(|t| &t.currency == c);
         }
+        if txns.len() as u64 > MAX_TRANSACTIONS {
+            return Err(ToolError::invalid(format!(
+                "more than {MAX_TRANSACTIONS} objects: {TOO_MANY}"
+            )));
+        }
+        Ok(txns)
     }
 }
 
@@ -601,6 +649,9 @@ pub struct SummarizeSubscriptionsOutput {
 #[derive(Debug, Clone, Deserialize)]
 struct SubForMrr {
     id: String,
+    /// Unix seconds: which time slice it is read in.
+    #[serde(default)]
+    created: i64,
     #[serde(default)]
     status: Option<String>,
     #[serde(default)]
@@ -973,7 +1024,7 @@ pub struct ListOverdueOutput {
 #[derive(Debug, Serialize)]
 struct OverdueQuery<'a> {
     status: &'static str,
-    due_date: Range,
+    due_date: Before,
     #[serde(skip_serializing_if = "Option::is_none")]
     customer: Option<&'a str>,
 }
@@ -994,24 +1045,12 @@ impl StripeMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<Json<SummarizeBalanceOutput>, ToolError> {
         let period = build_period(args, Timestamp::now())?;
-        let query = TxnQuery {
-            created: Range {
-                gte: Some(period.start),
-                lt: period.end,
-            },
-            currency: period.currency.as_deref(),
-        };
+        let txns = self.period_transactions(&period, &context).await?;
         let mut books = Books::default();
-        let read = scan(
-            self,
-            "/v1/balance_transactions",
-            &query,
-            MAX_TRANSACTIONS,
-            &context,
-            "summarize a shorter period and add the figures",
-            |t: Txn| books.add(&t, &period),
-        )
-        .await?;
+        for t in &txns {
+            books.add(t, &period)?;
+        }
+        let read = txns.len() as u64;
         Ok(Json(books.output(&period, read)))
     }
 
@@ -1042,22 +1081,23 @@ impl StripeMcp {
             }
         };
         let include_trialing = args.include_trialing.unwrap_or(false);
-        let mut mrr = Mrr::default();
-        let read = scan(
+        let subs: Vec<SubForMrr> = scan(
             self,
             "/v1/subscriptions",
             &SubQuery {
                 expand: ["data.discounts", "data.discounts.source.coupon"],
             },
+            all_time(Timestamp::now().as_second()),
             MAX_SUBSCRIPTIONS,
             &context,
             "this account has too many subscriptions to summarize in one call",
-            |s: SubForMrr| {
-                mrr.add(s, include_trialing, only.as_deref());
-                Ok(())
-            },
         )
         .await?;
+        let read = subs.len() as u64;
+        let mut mrr = Mrr::default();
+        for s in subs {
+            mrr.add(s, include_trialing, only.as_deref());
+        }
         Ok(Json(mrr.output(top, read, only.as_deref())))
     }
 
@@ -1078,25 +1118,20 @@ impl StripeMcp {
         let now = Timestamp::now().as_second();
         let query = OverdueQuery {
             status: "open",
-            due_date: Range { gte: None, lt: now },
+            due_date: Before { lt: now },
             customer: customer.as_deref(),
         };
-        let mut found: Vec<crate::stripe::invoices::Invoice> = Vec::new();
-        scan(
+        let mut found: Vec<crate::stripe::invoices::Invoice> = scan(
             self,
             "/v1/invoices",
             &query,
+            all_time(now),
             MAX_OVERDUE_SCAN,
             &context,
             "filter by customer to chase fewer at once",
-            |i: crate::stripe::invoices::Invoice| {
-                if i.due_date.is_some_and(|d| d < now) && i.amount_remaining > 0 {
-                    found.push(i);
-                }
-                Ok(())
-            },
         )
         .await?;
+        found.retain(|i| i.due_date.is_some_and(|d| d < now) && i.amount_remaining > 0);
         Ok(Json(overdue_output(found, limit, now)))
     }
 }
