@@ -423,6 +423,7 @@ async fn resolve(
                 mode: client.mode(),
                 restricted_key: client.key_is_restricted(),
                 idempotency_key: None,
+                call: None,
             },
         )
     };

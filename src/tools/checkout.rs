@@ -373,7 +373,7 @@ pub fn build_request(
                     return Err(ToolError::invalid(
                         "subscription mode needs recurring price ids (price_...) in line_items, not inline pricing",
                     )
-                    .with_hint("Create a recurring price in the Dashboard (Product catalog) or with the API, then pass its id as price."));
+                    .with_hint("Create a recurring price with create_price (recurring), or find one with list_prices, then pass its id as price."));
                 }
                 let name = item.product_name.ok_or_else(|| {
                     ToolError::invalid(format!(

@@ -192,7 +192,7 @@ pub fn build_request(args: CreateRefundArgs) -> Result<(CreateRefund, Idempotenc
             return Err(ToolError::invalid(
                 "say which payment to refund: payment_intent (pi_...) or charge (ch_...)",
             )
-            .with_hint("Find the payment first, e.g. with list_customers and the Dashboard, or a payment intent id from the order."));
+            .with_hint("Find the payment first: list_charges or list_payment_intents (filter by customer; list_customers finds the customer by email) give its ch_ or pi_ id."));
         }
     };
     let amount = match args.amount {
