@@ -497,3 +497,40 @@ async fn a_refused_parameter_the_agent_passed_is_not_blamed_on_the_server() {
     assert!(!e.to_string().contains("this server added"), "{e}");
     server.stop().await;
 }
+
+// ---- Summaries re-check their window ----
+
+#[tokio::test]
+async fn a_summary_does_not_count_a_transaction_from_outside_its_window_and_says_so() {
+    let stripe = common::mock_stripe().await;
+    let now = common::now();
+    let txn = |id: &str, amount: i64, created: i64| {
+        json!({"id": id, "object": "balance_transaction", "amount": amount, "fee": 0, "net": amount,
+               "currency": "usd", "type": "charge", "reporting_category": "charge",
+               "status": "available", "created": created, "source": "ch_1"})
+    };
+    // The upstream ignores the date filter and returns a transaction from 2009.
+    Mock::given(method("GET"))
+        .and(path("/v1/balance_transactions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "object": "list", "has_more": false,
+            "data": [txn("txn_now", 1000, now - 3600), txn("txn_2009", 99_999, 1_250_000_000)]})))
+        .mount(&stripe)
+        .await;
+    let server = Spawn::new(&stripe.uri()).start().await;
+    let out = ok(&server
+        .call("summarize_balance_transactions", json!({"last_days": 7, "group_by": "day"}))
+        .await);
+    assert_eq!(out["transactions"], 1, "{out}");
+    assert_eq!(out["dropped_outside_period"], 1, "{out}");
+    assert_eq!(out["totals"][0]["charges"]["total"]["amount"], 1000, "{out}");
+    let days: Vec<&str> = out["by_period"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["start"].as_str().unwrap())
+        .collect();
+    assert!(days.iter().all(|d| !d.starts_with("2009")), "{days:?}");
+    assert!(out["note"].as_str().unwrap().contains("outside the period"), "{out}");
+    server.stop().await;
+}
