@@ -387,7 +387,7 @@ fn refusal_error(refusal: Refusal, action: &Action, server: &StripeMcp) -> ToolE
 }
 
 /// What a result says when Stripe replayed the first answer for its idempotency key.
-pub const REPLAY_NOTE: &str = "Stripe replayed the result of an earlier identical call (same idempotency key): nothing new was done. To make a second, separate identical write on purpose, call again with a new idempotency_key.";
+pub const REPLAY_NOTE: &str = "A replay: an identical call within the idempotency window returns the first result and writes nothing new; a new idempotency_key makes a new write.";
 
 impl StripeMcp {
     /// Builds the server with the selected tools (only the read-only ones when
@@ -1282,13 +1282,25 @@ fn finish(response: CallToolResponse, notes: &CallNotes, pii: bool) -> CallToolR
     let CallToolResponse::Complete(mut result) = response else {
         return response;
     };
+    let mut replayed = false;
     if notes.replayed()
         && result.is_error != Some(true)
         && let Some(serde_json::Value::Object(map)) = &mut result.structured_content
     {
         map.insert("replayed".into(), true.into());
         map.insert("replay_note".into(), REPLAY_NOTE.into());
-        let text = serde_json::Value::Object(map.clone()).to_string();
+        replayed = true;
+    }
+    // Times also as RFC 3339, beside the Unix seconds.
+    let timed = result.is_error != Some(true)
+        && result
+            .structured_content
+            .as_mut()
+            .is_some_and(crate::tools::times::add_twins);
+    if (replayed || timed)
+        && let Some(content) = &result.structured_content
+    {
+        let text = content.to_string();
         for block in &mut result.content {
             if let ContentBlock::Text(t) = block {
                 t.text = text;
@@ -1424,6 +1436,7 @@ fn compact_tool(mut tool: Tool, connect: bool) -> Tool {
     if let Some(output) = &tool.output_schema {
         let mut output = serde_json::Value::Object((**output).clone());
         strip(&mut output, true);
+        crate::tools::times::add_schema_twins(&mut output);
         // A write's result may say that Stripe replayed an earlier answer ([`finish`]).
         if writes && let Some(serde_json::Value::Object(props)) = output.get_mut("properties") {
             props.insert("replayed".into(), serde_json::json!({"type": "boolean"}));

@@ -534,3 +534,84 @@ async fn a_summary_does_not_count_a_transaction_from_outside_its_window_and_says
     assert!(out["note"].as_str().unwrap().contains("outside the period"), "{out}");
     server.stop().await;
 }
+
+// ---- Idempotency said where it is used ----
+
+#[tokio::test]
+async fn every_write_tools_key_and_a_replayed_write_say_a_replay_is_not_a_new_write() {
+    let stripe = common::mock_stripe().await;
+    let refund = common::fixture("refund.json");
+    Mock::given(method("POST"))
+        .and(path("/v1/refunds"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Idempotent-Replayed", "true")
+                .set_body_json(refund),
+        )
+        .mount(&stripe)
+        .await;
+    let server = Spawn::new(&stripe.uri())
+        .arg("--tools=all,stripe_api_write")
+        .arg("--confirm=never")
+        .start()
+        .await;
+    let tools = server.client.peer().list_all_tools().await.unwrap();
+    let mut writes = 0;
+    for tool in &tools {
+        let Some(key) = tool.input_schema.get("properties").and_then(|p| p.get("idempotency_key")) else {
+            continue;
+        };
+        writes += 1;
+        let said = key["description"].as_str().unwrap_or_default();
+        assert!(
+            said.contains("identical call is a replay") && said.contains("a new key makes a new write"),
+            "{}: {said}",
+            tool.name
+        );
+    }
+    assert!(writes >= 20, "{writes}");
+    let out = ok(&server
+        .call("create_refund", json!({"payment_intent": "pi_3MtwBwLkdIwHu7ix28a3tqPa"}))
+        .await);
+    assert_eq!(out["replayed"], true, "{out}");
+    let note = out["replay_note"].as_str().unwrap();
+    assert!(
+        note.contains("identical call") && note.contains("new idempotency_key makes a new write"),
+        "{note}"
+    );
+    server.stop().await;
+}
+
+// ---- Times as RFC 3339; the payment method of a charge ----
+
+#[tokio::test]
+async fn list_and_get_outputs_carry_rfc3339_times_and_charges_their_card() {
+    let stripe = common::mock_stripe().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/charges"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(common::fixture("charge_list.json")))
+        .mount(&stripe)
+        .await;
+    let server = Spawn::new(&stripe.uri()).start().await;
+    let out = ok(&server.call("list_charges", json!({"limit": 2})).await);
+    let charge = &out["charges"][0];
+    let secs = charge["created"].as_i64().unwrap();
+    let utc = charge["created_utc"].as_str().unwrap();
+    let parsed: jiff::Timestamp = utc.parse().unwrap();
+    assert_eq!(parsed.as_second(), secs, "{charge}");
+    assert!(utc.ends_with('Z'), "{utc}");
+    assert_eq!(charge["payment_method_type"], "card", "{charge}");
+    assert!(charge["card_brand"].is_string() && charge["card_last4"].is_string(), "{charge}");
+    // The text the model reads says the same as structuredContent.
+    let text: Value = serde_json::from_str(&common::text(
+        &server.call("list_charges", json!({"limit": 2})).await,
+    ))
+    .unwrap();
+    assert_eq!(text["charges"][0]["created_utc"], utc);
+    // And the output schema declares the twin.
+    let tools = server.client.peer().list_all_tools().await.unwrap();
+    let list = tools.iter().find(|t| t.name == "list_charges").unwrap();
+    let schema = serde_json::to_string(list.output_schema.as_ref().unwrap()).unwrap();
+    assert!(schema.contains("created_utc") && schema.contains("card_last4"), "{schema}");
+    server.stop().await;
+}

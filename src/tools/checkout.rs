@@ -43,7 +43,7 @@ pub struct GetCheckoutSessionArgs {
 pub struct ExpireCheckoutSessionArgs {
     /// The open Checkout Session (cs_...) whose payment link should stop working.
     pub session: String,
-    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
+    /// Safe-retry key (e.g. your order id). Within 24 h (10 min for the default, derived from the arguments) an identical call is a replay, not a new write; a new key makes a new write.
     pub idempotency_key: Option<String>,
 }
 
@@ -233,7 +233,7 @@ pub struct InitiateCheckoutArgs {
     pub success_url: Option<String>,
     /// Back link. Default {APP_BASE_URL}/cancel.
     pub cancel_url: Option<String>,
-    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
+    /// Safe-retry key (e.g. your order id). Within 24 h (10 min for the default, derived from the arguments) an identical call is a replay, not a new write; a new key makes a new write.
     pub idempotency_key: Option<String>,
 }
 
