@@ -712,7 +712,10 @@ const GUIDE: &[(&str, &[(&str, &str)])] = &[
     (
         "To take a payment",
         &[
-            ("initiate_checkout", " (a Stripe-hosted checkout_url for the customer)"),
+            (
+                "initiate_checkout",
+                " (a Stripe-hosted checkout_url for the customer)",
+            ),
             ("create_payment_link", " (a reusable link)"),
             ("get_checkout_session", " (was it paid?)"),
             ("create_payment_intent", " (a card payment in code)"),
@@ -723,7 +726,10 @@ const GUIDE: &[(&str, &[(&str, &str)])] = &[
         &[
             ("list_customers", " (by email)"),
             ("search_stripe_resources", " (Stripe's search syntax)"),
-            ("fetch_stripe_resource", " (any id: cus_, pi_, ch_, in_, sub_, ...)"),
+            (
+                "fetch_stripe_resource",
+                " (any id: cus_, pi_, ch_, in_, sub_, ...)",
+            ),
             ("stripe_api_read", " (any GET endpoint)"),
         ],
     ),
@@ -741,7 +747,10 @@ const GUIDE: &[(&str, &[(&str, &str)])] = &[
         &[
             ("get_balance", ""),
             ("list_balance_transactions", ""),
-            ("summarize_balance_transactions", " (totals, per day or week in a time zone)"),
+            (
+                "summarize_balance_transactions",
+                " (totals, per day or week in a time zone)",
+            ),
             ("list_payouts", ""),
         ],
     ),
@@ -805,19 +814,31 @@ fn compose_instructions(offered: &[&str], facts: &SessionFacts<'_>) -> String {
         match facts.guard.confirm {
             ConfirmMode::Never => {}
             ConfirmMode::Auto => {
-                let _ = write!(out, "When this client can show forms (MCP elicitation), {} are first shown to the person to approve, before anything is sent: an error of kind declined_by_user means they said no (do not retry), confirmation_timeout that nobody answered in time.\n", approved.to_lowercase());
+                let _ = writeln!(
+                    out,
+                    "When this client can show forms (MCP elicitation), {} are first shown to the person to approve, before anything is sent: an error of kind declined_by_user means they said no (do not retry), confirmation_timeout that nobody answered in time.",
+                    approved.to_lowercase()
+                );
             }
             ConfirmMode::Always => {
-                let _ = write!(out, "{approved} are first shown to the person to approve, before anything is sent: an error of kind declined_by_user means they said no (do not retry), confirmation_timeout that nobody answered in time, confirmation_unavailable that this client cannot show the form.\n");
+                let _ = writeln!(
+                    out,
+                    "{approved} are first shown to the person to approve, before anything is sent: an error of kind declined_by_user means they said no (do not retry), confirmation_timeout that nobody answered in time, confirmation_unavailable that this client cannot show the form."
+                );
             }
         }
         let caps = spending_caps(&facts.guard.limits);
         if !caps.is_empty() {
-            let _ = write!(out, "Spending caps in force (smallest currency unit): {caps}; a call over one fails with kind limit_exceeded and nothing is sent.\n");
+            let _ = writeln!(
+                out,
+                "Spending caps in force (smallest currency unit): {caps}; a call over one fails with kind limit_exceeded and nothing is sent."
+            );
         }
     }
     if facts.guard.redact {
-        out.push_str("Personal data (emails, names, phones, addresses) is masked in every output.\n");
+        out.push_str(
+            "Personal data (emails, names, phones, addresses) is masked in every output.\n",
+        );
     }
     out.push_str("A failed call returns isError with one JSON object {\"error\": {kind, message, retryable, hint, ...}}: follow the hint; retry only when retryable is true.\n");
     out.push_str(DATA_NOT_INSTRUCTIONS);
@@ -873,7 +894,10 @@ impl StripeMcp {
         let cancelled = context.ct.clone();
         let situation = CallSituation::of(
             &request.name,
-            request.arguments.as_ref().unwrap_or(&serde_json::Map::new()),
+            request
+                .arguments
+                .as_ref()
+                .unwrap_or(&serde_json::Map::new()),
         );
         let span = tracing::info_span!("tool", name = %request.name);
         let notes = Arc::new(CallNotes::default());
@@ -920,8 +944,7 @@ impl StripeMcp {
         };
         // The account rides with the call: the guards' lookups and the tool's requests
         // both act on it.
-        let call = CALL_NOTES
-            .scope(notes.clone(), CALL_ACCOUNT.scope(account, call));
+        let call = CALL_NOTES.scope(notes.clone(), CALL_ACCOUNT.scope(account, call));
         // The call's situation rides with it too, for the hints of its errors.
         let call = CALL_SITUATION.scope(situation, call).instrument(span);
         let response = tokio::select! {

@@ -92,13 +92,30 @@ async fn stdio_session(key: &str, args: &[&str]) -> (String, BTreeSet<String>) {
 #[tokio::test]
 async fn the_instructions_name_only_tools_the_session_lists_for_every_group_read_only_and_live() {
     let groups = [
-        "core", "checkout", "customers", "payments", "refunds", "balance", "catalog", "billing",
-        "disputes", "search", "books",
+        "core",
+        "checkout",
+        "customers",
+        "payments",
+        "refunds",
+        "balance",
+        "catalog",
+        "billing",
+        "disputes",
+        "search",
+        "books",
     ];
     let mut sessions: Vec<(String, &str, Vec<String>)> = vec![
         ("all".into(), common::TEST_KEY, vec![]),
-        ("--tools=all".into(), common::TEST_KEY, vec!["--tools=all".into()]),
-        ("--read-only".into(), common::TEST_KEY, vec!["--read-only".into()]),
+        (
+            "--tools=all".into(),
+            common::TEST_KEY,
+            vec!["--tools=all".into()],
+        ),
+        (
+            "--read-only".into(),
+            common::TEST_KEY,
+            vec!["--read-only".into()],
+        ),
         ("live key".into(), LIVE_KEY, vec![]),
         (
             "stripe_api_write named".into(),
@@ -107,21 +124,35 @@ async fn the_instructions_name_only_tools_the_session_lists_for_every_group_read
         ),
     ];
     for g in groups {
-        sessions.push((format!("--tools={g}"), common::TEST_KEY, vec![format!("--tools={g}")]));
+        sessions.push((
+            format!("--tools={g}"),
+            common::TEST_KEY,
+            vec![format!("--tools={g}")],
+        ));
     }
     for (what, key, args) in &sessions {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let (instructions, tools) = stdio_session(key, &args).await;
         assert_names_only_listed(what, &instructions, &tools);
+        // No family of tools claimed by prefix ("create_/list_/get_ tools").
+        assert!(!instructions.contains("_/"), "{what}: {instructions}");
         // It says how many tools there are, and what state the session is in.
         assert!(
             instructions.contains(&format!("offers {} tools", tools.len())),
             "{what}: {instructions}"
         );
         let writes = tools.iter().any(|t| {
-            ["create_", "update_", "cancel_", "initiate_", "expire_", "confirm_", "finalize_"]
-                .iter()
-                .any(|v| t.starts_with(v))
+            [
+                "create_",
+                "update_",
+                "cancel_",
+                "initiate_",
+                "expire_",
+                "confirm_",
+                "finalize_",
+            ]
+            .iter()
+            .any(|v| t.starts_with(v))
         });
         assert_eq!(
             instructions.contains("idempotency_key"),
@@ -134,12 +165,24 @@ async fn the_instructions_name_only_tools_the_session_lists_for_every_group_read
     }
     // The findings: tools that do not exist, and stripe_api_write under --tools=all.
     let (instructions, _) = stdio_session(common::TEST_KEY, &["--tools=all"]).await;
-    for absent in ["get_invoice", "get_product", "get_price", "update_product", "stripe_api_write"] {
+    for absent in [
+        "get_invoice",
+        "get_product",
+        "get_price",
+        "update_product",
+        "stripe_api_write",
+    ] {
         assert!(!instructions.contains(absent), "{absent}: {instructions}");
     }
-    let (instructions, _) =
-        stdio_session(common::TEST_KEY, &["--tools=all,stripe_api_write", "--confirm=always"]).await;
-    assert!(instructions.contains("stripe_api_write are first shown"), "{instructions}");
+    let (instructions, _) = stdio_session(
+        common::TEST_KEY,
+        &["--tools=all,stripe_api_write", "--confirm=always"],
+    )
+    .await;
+    assert!(
+        instructions.contains("stripe_api_write are first shown"),
+        "{instructions}"
+    );
 }
 
 #[tokio::test]
@@ -161,7 +204,10 @@ async fn the_instructions_state_the_limits_and_confirmation_in_force() {
         instructions.contains("refund usd 5000 per call, 20000 per 24 h"),
         "{instructions}"
     );
-    assert!(!instructions.contains("first shown to the person"), "{instructions}");
+    assert!(
+        !instructions.contains("first shown to the person"),
+        "{instructions}"
+    );
     assert!(instructions.contains("get_order_status"), "{instructions}");
 }
 
@@ -209,7 +255,11 @@ async fn a_tenants_allowlist_gets_instructions_naming_only_its_tools() {
 /// Every tool this server can offer, orders and audit included.
 fn all_tools() -> BTreeSet<String> {
     let mut names: BTreeSet<String> = stripe_mcp::StripeMcp::tool_names().into_iter().collect();
-    names.extend(stripe_mcp::server::ORDER_TOOLS.iter().map(|t| t.to_string()));
+    names.extend(
+        stripe_mcp::server::ORDER_TOOLS
+            .iter()
+            .map(|t| t.to_string()),
+    );
     names
 }
 
@@ -226,48 +276,120 @@ fn api_error(status: u16, body: Option<Value>) -> stripe_mcp::stripe::Error {
 fn every_failure() -> Vec<(String, stripe_mcp::stripe::Error)> {
     let mut out = Vec::new();
     let bodies: Vec<(&str, Value)> = vec![
-        ("missing id", json!({"type": "invalid_request_error", "code": "resource_missing", "message": "No such customer: 'cus_1'", "param": "id"})),
-        ("no url", json!({"type": "invalid_request_error", "message": "Unrecognized request URL (GET: /v1/nope)."})),
-        ("mismatch", json!({"type": "invalid_request_error", "code": "resource_missing", "message": "No such customer: 'cus_1'; a similar object exists in live mode, but a test mode key was used to make this request."})),
-        ("amount", json!({"type": "invalid_request_error", "code": "amount_too_small", "param": "amount", "message": "Amount must be at least 50 cents"})),
-        ("url", json!({"type": "invalid_request_error", "code": "url_invalid", "param": "success_url", "message": "Not a valid URL"})),
-        ("currency", json!({"type": "invalid_request_error", "param": "currency", "message": "Invalid currency: xyz"})),
-        ("refunded", json!({"type": "invalid_request_error", "code": "charge_already_refunded", "message": "Charge ch_1 has already been refunded."})),
-        ("idem", json!({"type": "idempotency_error", "message": "Keys for idempotent requests can only be used with the same parameters"})),
-        ("decline", json!({"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds", "message": "Your card has insufficient funds."})),
-        ("apm", json!({"type": "invalid_request_error", "param": "automatic_payment_methods", "message": "Received unknown parameter: automatic_payment_methods"})),
-        ("created", json!({"type": "invalid_request_error", "message": "Unexpected created"})),
-        ("expand", json!({"type": "invalid_request_error", "param": "expand[0]", "message": "This property cannot be expanded (data.discounts)."})),
-        ("due", json!({"type": "invalid_request_error", "param": "due_date", "message": "Received unknown parameter: due_date"})),
-        ("mode", json!({"type": "invalid_request_error", "param": "mode", "message": "Invalid mode"})),
-        ("cancel", json!({"type": "invalid_request_error", "param": "cancel_url", "message": "Not a valid URL"})),
-        ("api", json!({"type": "api_error", "message": "An unknown error occurred"})),
-        ("lock", json!({"type": "invalid_request_error", "code": "lock_timeout", "message": "This object cannot be accessed right now"})),
-        ("rate", json!({"type": "invalid_request_error", "code": "rate_limit", "message": "Too many requests"})),
+        (
+            "missing id",
+            json!({"type": "invalid_request_error", "code": "resource_missing", "message": "No such customer: 'cus_1'", "param": "id"}),
+        ),
+        (
+            "no url",
+            json!({"type": "invalid_request_error", "message": "Unrecognized request URL (GET: /v1/nope)."}),
+        ),
+        (
+            "mismatch",
+            json!({"type": "invalid_request_error", "code": "resource_missing", "message": "No such customer: 'cus_1'; a similar object exists in live mode, but a test mode key was used to make this request."}),
+        ),
+        (
+            "amount",
+            json!({"type": "invalid_request_error", "code": "amount_too_small", "param": "amount", "message": "Amount must be at least 50 cents"}),
+        ),
+        (
+            "url",
+            json!({"type": "invalid_request_error", "code": "url_invalid", "param": "success_url", "message": "Not a valid URL"}),
+        ),
+        (
+            "currency",
+            json!({"type": "invalid_request_error", "param": "currency", "message": "Invalid currency: xyz"}),
+        ),
+        (
+            "refunded",
+            json!({"type": "invalid_request_error", "code": "charge_already_refunded", "message": "Charge ch_1 has already been refunded."}),
+        ),
+        (
+            "idem",
+            json!({"type": "idempotency_error", "message": "Keys for idempotent requests can only be used with the same parameters"}),
+        ),
+        (
+            "decline",
+            json!({"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds", "message": "Your card has insufficient funds."}),
+        ),
+        (
+            "apm",
+            json!({"type": "invalid_request_error", "param": "automatic_payment_methods", "message": "Received unknown parameter: automatic_payment_methods"}),
+        ),
+        (
+            "created",
+            json!({"type": "invalid_request_error", "message": "Unexpected created"}),
+        ),
+        (
+            "expand",
+            json!({"type": "invalid_request_error", "param": "expand[0]", "message": "This property cannot be expanded (data.discounts)."}),
+        ),
+        (
+            "due",
+            json!({"type": "invalid_request_error", "param": "due_date", "message": "Received unknown parameter: due_date"}),
+        ),
+        (
+            "mode",
+            json!({"type": "invalid_request_error", "param": "mode", "message": "Invalid mode"}),
+        ),
+        (
+            "cancel",
+            json!({"type": "invalid_request_error", "param": "cancel_url", "message": "Not a valid URL"}),
+        ),
+        (
+            "api",
+            json!({"type": "api_error", "message": "An unknown error occurred"}),
+        ),
+        (
+            "lock",
+            json!({"type": "invalid_request_error", "code": "lock_timeout", "message": "This object cannot be accessed right now"}),
+        ),
+        (
+            "rate",
+            json!({"type": "invalid_request_error", "code": "rate_limit", "message": "Too many requests"}),
+        ),
     ];
     for status in [400, 401, 402, 403, 404, 409, 429, 500, 502] {
         out.push((format!("{status} no body"), api_error(status, None)));
         for (what, body) in &bodies {
-            out.push((format!("{status} {what}"), api_error(status, Some(body.clone()))));
+            out.push((
+                format!("{status} {what}"),
+                api_error(status, Some(body.clone())),
+            ));
         }
     }
     for timeout in [false, true] {
         out.push((
             format!("network timeout={timeout}"),
-            stripe_mcp::stripe::Error::Network { message: "reset".into(), timeout },
+            stripe_mcp::stripe::Error::Network {
+                message: "reset".into(),
+                timeout,
+            },
         ));
     }
     out.push((
         "decode".into(),
-        stripe_mcp::stripe::Error::Decode { status: 200, request_id: None, message: "expected value".into() },
+        stripe_mcp::stripe::Error::Decode {
+            status: 200,
+            request_id: None,
+            message: "expected value".into(),
+        },
     ));
     out.push((
         "too large".into(),
-        stripe_mcp::stripe::Error::TooLarge { status: 200, request_id: None, limit: 1 },
+        stripe_mcp::stripe::Error::TooLarge {
+            status: 200,
+            request_id: None,
+            limit: 1,
+        },
     ));
     out.push((
         "redirect".into(),
-        stripe_mcp::stripe::Error::Redirect { status: 302, location: None, request_id: None },
+        stripe_mcp::stripe::Error::Redirect {
+            status: 302,
+            location: None,
+            request_id: None,
+        },
     ));
     out
 }
@@ -283,9 +405,18 @@ fn every_hint_names_only_tools_that_exist_and_fits_the_call() {
     let mut checked = 0;
     for tool in &tools {
         for (given, args) in [
-            ("no id", json!({"limit": 3, "query": "email:'a@b.c'", "amount": 500})),
-            ("an id", json!({"customer": "cus_1", "payment_intent": "pi_1"})),
-            ("passed the added params", json!({"payment_method_types": ["card"], "success_url": "https://a.b/", "cancel_url": "https://a.b/", "mode": "payment"})),
+            (
+                "no id",
+                json!({"limit": 3, "query": "email:'a@b.c'", "amount": 500}),
+            ),
+            (
+                "an id",
+                json!({"customer": "cus_1", "payment_intent": "pi_1"}),
+            ),
+            (
+                "passed the added params",
+                json!({"payment_method_types": ["card"], "success_url": "https://a.b/", "cancel_url": "https://a.b/", "mode": "payment"}),
+            ),
         ] {
             let situation = CallSituation::of(tool, args.as_object().unwrap());
             for write in [false, true] {
@@ -303,10 +434,17 @@ fn every_hint_names_only_tools_that_exist_and_fits_the_call() {
                     checked += 1;
                     let at = format!("{tool} ({given}, write={write}) {what}: {hint}");
                     for word in tool_words(&hint) {
-                        assert!(tools.contains(&word), "names {word}, which is no tool: {at}");
+                        assert!(
+                            tools.contains(&word),
+                            "names {word}, which is no tool: {at}"
+                        );
                     }
                     if !write {
-                        for said in ["may have been applied", "may or may not have been applied", "idempotency_key"] {
+                        for said in [
+                            "may have been applied",
+                            "may or may not have been applied",
+                            "idempotency_key",
+                        ] {
                             assert!(!hint.contains(said), "a read is told {said:?}: {at}");
                         }
                     }
@@ -381,7 +519,12 @@ async fn a_failed_read_is_never_told_it_may_have_been_applied() {
     let server = Spawn::new(&stripe.uri()).start().await;
     let e = err(&server.call("get_balance", json!({})).await);
     let hint = e["hint"].as_str().unwrap();
-    for said in ["may have been applied", "idempotency_key", "request id", "Dashboard"] {
+    for said in [
+        "may have been applied",
+        "idempotency_key",
+        "request id",
+        "Dashboard",
+    ] {
         assert!(!hint.contains(said), "{said}: {e}");
     }
     assert!(hint.contains("changed nothing"), "{e}");
@@ -389,7 +532,8 @@ async fn a_failed_read_is_never_told_it_may_have_been_applied() {
 }
 
 #[tokio::test]
-async fn a_404_without_an_id_is_not_told_to_check_the_id_and_one_with_an_id_is_told_where_to_find_it() {
+async fn a_404_without_an_id_is_not_told_to_check_the_id_and_one_with_an_id_is_told_where_to_find_it()
+ {
     let stripe = common::mock_stripe().await;
     Mock::given(method("GET"))
         .and(path("/v1/customers/search"))
@@ -406,17 +550,23 @@ async fn a_404_without_an_id_is_not_told_to_check_the_id_and_one_with_an_id_is_t
         .mount(&stripe)
         .await;
     let server = Spawn::new(&stripe.uri()).start().await;
-    let e = err(
-        &server
-            .call("search_stripe_resources", json!({"resource": "customers", "query": "email:'a@b.c'"}))
-            .await,
-    );
+    let e = err(&server
+        .call(
+            "search_stripe_resources",
+            json!({"resource": "customers", "query": "email:'a@b.c'"}),
+        )
+        .await);
     let hint = e["hint"].as_str().unwrap();
     assert!(!hint.contains("Check the id"), "{e}");
     assert!(hint.contains("list_customers"), "{e}");
-    let e = err(&server.call("fetch_stripe_resource", json!({"id": "cus_gone"})).await);
+    let e = err(&server
+        .call("fetch_stripe_resource", json!({"id": "cus_gone"}))
+        .await);
     let hint = e["hint"].as_str().unwrap();
-    assert!(hint.contains("Check the id") && hint.contains("list_customers"), "{e}");
+    assert!(
+        hint.contains("Check the id") && hint.contains("list_customers"),
+        "{e}"
+    );
     server.stop().await;
 }
 
@@ -426,7 +576,10 @@ async fn a_refund_without_a_target_points_at_the_tools_that_find_the_payment() {
     let server = Spawn::new(&stripe.uri()).start().await;
     let e = err(&server.call("create_refund", json!({"amount": 500})).await);
     let hint = e["hint"].as_str().unwrap();
-    assert!(hint.contains("list_charges") && hint.contains("list_payment_intents"), "{e}");
+    assert!(
+        hint.contains("list_charges") && hint.contains("list_payment_intents"),
+        "{e}"
+    );
     assert!(!hint.contains("Dashboard"), "{e}");
     server.stop().await;
 }
@@ -450,23 +603,28 @@ async fn a_refused_parameter_the_server_added_is_explained_with_the_argument_tha
         .mount(&stripe)
         .await;
     let server = Spawn::new(&stripe.uri()).start().await;
-    let e = err(
-        &server
-            .call("create_payment_intent", json!({"amount": 2000, "currency": "usd"}))
-            .await,
-    );
+    let e = err(&server
+        .call(
+            "create_payment_intent",
+            json!({"amount": 2000, "currency": "usd"}),
+        )
+        .await);
     let hint = e["hint"].as_str().unwrap();
     assert!(
         hint.contains("this server added") && hint.contains("payment_method_types"),
         "{e}"
     );
     // Stripe's own words stay.
-    assert!(e["message"].as_str().unwrap().contains("automatic_payment_methods"), "{e}");
-    let e = err(
-        &server
-            .call("summarize_balance_transactions", json!({"last_days": 7}))
-            .await,
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("automatic_payment_methods"),
+        "{e}"
     );
+    let e = err(&server
+        .call("summarize_balance_transactions", json!({"last_days": 7}))
+        .await);
     let hint = e["hint"].as_str().unwrap_or_default();
     assert!(
         hint.contains("this server added") && hint.contains("list_balance_transactions"),
@@ -486,14 +644,12 @@ async fn a_refused_parameter_the_agent_passed_is_not_blamed_on_the_server() {
         .mount(&stripe)
         .await;
     let server = Spawn::new(&stripe.uri()).start().await;
-    let e = err(
-        &server
-            .call(
-                "create_payment_intent",
-                json!({"amount": 2000, "currency": "usd", "payment_method_types": ["klarna"]}),
-            )
-            .await,
-    );
+    let e = err(&server
+        .call(
+            "create_payment_intent",
+            json!({"amount": 2000, "currency": "usd", "payment_method_types": ["klarna"]}),
+        )
+        .await);
     assert!(!e.to_string().contains("this server added"), "{e}");
     server.stop().await;
 }
@@ -519,11 +675,17 @@ async fn a_summary_does_not_count_a_transaction_from_outside_its_window_and_says
         .await;
     let server = Spawn::new(&stripe.uri()).start().await;
     let out = ok(&server
-        .call("summarize_balance_transactions", json!({"last_days": 7, "group_by": "day"}))
+        .call(
+            "summarize_balance_transactions",
+            json!({"last_days": 7, "group_by": "day"}),
+        )
         .await);
     assert_eq!(out["transactions"], 1, "{out}");
     assert_eq!(out["dropped_outside_period"], 1, "{out}");
-    assert_eq!(out["totals"][0]["charges"]["total"]["amount"], 1000, "{out}");
+    assert_eq!(
+        out["totals"][0]["charges"]["total"]["amount"], 1000,
+        "{out}"
+    );
     let days: Vec<&str> = out["by_period"]
         .as_array()
         .unwrap()
@@ -531,7 +693,10 @@ async fn a_summary_does_not_count_a_transaction_from_outside_its_window_and_says
         .map(|p| p["start"].as_str().unwrap())
         .collect();
     assert!(days.iter().all(|d| !d.starts_with("2009")), "{days:?}");
-    assert!(out["note"].as_str().unwrap().contains("outside the period"), "{out}");
+    assert!(
+        out["note"].as_str().unwrap().contains("outside the period"),
+        "{out}"
+    );
     server.stop().await;
 }
 
@@ -558,20 +723,28 @@ async fn every_write_tools_key_and_a_replayed_write_say_a_replay_is_not_a_new_wr
     let tools = server.client.peer().list_all_tools().await.unwrap();
     let mut writes = 0;
     for tool in &tools {
-        let Some(key) = tool.input_schema.get("properties").and_then(|p| p.get("idempotency_key")) else {
+        let Some(key) = tool
+            .input_schema
+            .get("properties")
+            .and_then(|p| p.get("idempotency_key"))
+        else {
             continue;
         };
         writes += 1;
         let said = key["description"].as_str().unwrap_or_default();
         assert!(
-            said.contains("identical call is a replay") && said.contains("a new key makes a new write"),
+            said.contains("identical call is a replay")
+                && said.contains("a new key makes a new write"),
             "{}: {said}",
             tool.name
         );
     }
     assert!(writes >= 20, "{writes}");
     let out = ok(&server
-        .call("create_refund", json!({"payment_intent": "pi_3MtwBwLkdIwHu7ix28a3tqPa"}))
+        .call(
+            "create_refund",
+            json!({"payment_intent": "pi_3MtwBwLkdIwHu7ix28a3tqPa"}),
+        )
         .await);
     assert_eq!(out["replayed"], true, "{out}");
     let note = out["replay_note"].as_str().unwrap();
@@ -601,7 +774,10 @@ async fn list_and_get_outputs_carry_rfc3339_times_and_charges_their_card() {
     assert_eq!(parsed.as_second(), secs, "{charge}");
     assert!(utc.ends_with('Z'), "{utc}");
     assert_eq!(charge["payment_method_type"], "card", "{charge}");
-    assert!(charge["card_brand"].is_string() && charge["card_last4"].is_string(), "{charge}");
+    assert!(
+        charge["card_brand"].is_string() && charge["card_last4"].is_string(),
+        "{charge}"
+    );
     // The text the model reads says the same as structuredContent.
     let text: Value = serde_json::from_str(&common::text(
         &server.call("list_charges", json!({"limit": 2})).await,
@@ -612,6 +788,9 @@ async fn list_and_get_outputs_carry_rfc3339_times_and_charges_their_card() {
     let tools = server.client.peer().list_all_tools().await.unwrap();
     let list = tools.iter().find(|t| t.name == "list_charges").unwrap();
     let schema = serde_json::to_string(list.output_schema.as_ref().unwrap()).unwrap();
-    assert!(schema.contains("created_utc") && schema.contains("card_last4"), "{schema}");
+    assert!(
+        schema.contains("created_utc") && schema.contains("card_last4"),
+        "{schema}"
+    );
     server.stop().await;
 }

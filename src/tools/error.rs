@@ -894,10 +894,16 @@ mod tests {
                 "{tool} {added}: {hint}"
             );
             let nested = hint_for(serde_json::json!({}), &format!("{added}[enabled]"));
-            assert!(nested.contains("this server added"), "{tool} {added}: {nested}");
+            assert!(
+                nested.contains("this server added"),
+                "{tool} {added}: {nested}"
+            );
             if !unless.is_empty() {
                 let passed = hint_for(serde_json::json!({ *unless: "x" }), added);
-                assert!(!passed.contains("this server added"), "{tool} {added}: {passed}");
+                assert!(
+                    !passed.contains("this server added"),
+                    "{tool} {added}: {passed}"
+                );
             }
             // Another tool's refusal of the same name is not the server's doing.
             let other = CallSituation::of("stripe_api_read", &serde_json::Map::new());

@@ -136,8 +136,14 @@ mod tests {
             "$defs": {"X": {"properties": {"arrival_date": {"type": "integer"}}}}});
         add_schema_twins(&mut s);
         assert_eq!(s["properties"]["created_utc"], json!({"type": "string"}));
-        assert_eq!(s["properties"]["due_date_utc"], json!({"type": ["string", "null"]}));
-        assert_eq!(s["$defs"]["X"]["properties"]["arrival_date_utc"], json!({"type": "string"}));
+        assert_eq!(
+            s["properties"]["due_date_utc"],
+            json!({"type": ["string", "null"]})
+        );
+        assert_eq!(
+            s["$defs"]["X"]["properties"]["arrival_date_utc"],
+            json!({"type": "string"})
+        );
         assert!(s["properties"].get("id_utc").is_none());
     }
 }
