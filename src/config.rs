@@ -332,7 +332,7 @@ impl Config {
         let seal = match cli.confirm_secret.as_deref().filter(|s| !s.is_empty()) {
             None => Seal::default(),
             Some(secret) => {
-                crate::guard::redact::register(secret);
+                crate::egress::scrub::register(secret);
                 Seal::with_key(secret.as_bytes()).map_err(|_| {
                     ConfigError::Invalid(
                         "STRIPE_MCP_CONFIRM_SECRET must be at least 32 characters".into(),
@@ -402,7 +402,7 @@ pub fn db_target(cli: &Cli) -> Result<Option<DbTarget>, ConfigError> {
     };
     let target = DbTarget::parse(raw).map_err(ConfigError::Invalid)?;
     if let Some(password) = target.password() {
-        crate::guard::redact::register(password);
+        crate::egress::scrub::register(password);
     }
     Ok(Some(target))
 }

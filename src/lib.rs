@@ -6,17 +6,20 @@
 //! - [`config`]: CLI flags and environment, validated once at start-up.
 //! - [`server`]: the MCP server: tool registry, identity, instructions, call entry.
 //! - [`stripe`]: the thin typed Stripe REST client (auth, form encoding, retries,
-//!   idempotency, errors) and the resources the tools use.
+//!   idempotency, errors) and the resources the tools use;
+//!   [`stripe::api_index`]: every API operation, from Stripe's OpenAPI description
+//!   (`stripe_api_search`, `stripe_api_details`, the generic calls' checks).
 //! - [`tools`]: one file per Stripe resource with its MCP tools, the argument
 //!   checks they share, list paging, and the structured tool error every
 //!   failure becomes.
-//! - [`guard`]: what runs around every call: redaction of secrets from everything
-//!   that leaves the process, and back-pressure on in-flight work; the guardrails:
+//! - [`egress`]: the one exit for content: every result, resource, prompt, error and
+//!   confirmation question has its secrets scrubbed ([`egress::scrub`]) and, with
+//!   `--redact`, its personal data masked ([`egress::pii`]).
+//! - [`guard`]: what runs around every call: back-pressure on in-flight work; the guardrails:
 //!   - [`guard::classify`]: what a write does (refund, take, cancel, ...), pure, shared by
 //!     confirmation, limits and audit.
 //!   - [`guard::confirm`]: a person confirms money movements (elicitation, or an
 //!     `input_required` round with a sealed `requestState` for 2026-07-28 clients).
-//!   - [`guard::pii`]: `--redact`, personal data masked in every tool output.
 //!   - [`guard::limits`]: spending caps (`--limit`, `--policy`, per tenant) and the
 //!     reservation made in the store before a money-moving write is sent.
 //!   - [`guard::audit`]: the audit trail's rows (written before sending, completed
@@ -60,6 +63,7 @@
 pub mod auth;
 pub mod check;
 pub mod config;
+pub mod egress;
 pub mod guard;
 pub mod server;
 pub mod store;

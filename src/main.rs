@@ -7,10 +7,8 @@ use rmcp::ServiceExt;
 use stripe_mcp::{
     StripeMcp, check,
     config::{self, Cli, Command, Config, WebhooksConfig},
-    guard::{
-        backpressure::{Backpressure, GatedReader, GatedWriter},
-        redact::{self, RedactingStderr},
-    },
+    egress::scrub::{self as redact, RedactingStderr},
+    guard::backpressure::{Backpressure, GatedReader, GatedWriter},
     server::ToolCost,
     store::Store,
     stripe::Client,

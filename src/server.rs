@@ -19,12 +19,12 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::{
+    egress::Egress,
     guard::{
         self, GuardSettings,
         backpressure::{Backpressure, Overloaded},
         classify::{Action, classify},
         confirm::{self, ConfirmMode, Gate, Policy, Refusal},
-        redact,
     },
     store::Store,
     stripe::{
@@ -155,6 +155,8 @@ pub const GROUPS: &[(&str, &[&str])] = &[
             "search_stripe_resources",
             "fetch_stripe_resource",
             "stripe_api_read",
+            "stripe_api_search",
+            "stripe_api_details",
         ],
     ),
     ("orders", ORDER_TOOLS),
@@ -503,10 +505,14 @@ impl StripeMcp {
 
     /// The same tools and settings over another client: one caller's Stripe key in
     /// a remote server (`serve --http --auth stripe-key`), without rebuilding the registry.
-    pub fn with_client(&self, client: Client) -> StripeMcp {
+    /// `tenant` names the caller: its audit rows and limit tallies are its own.
+    pub fn with_client(&self, client: Client, tenant: &str) -> StripeMcp {
         let lock = !self.live_locked && locks_live(&client, &self.settings.guard);
+        let mut settings = (*self.settings).clone();
+        settings.guard.scope = tenant.to_owned();
         let server = StripeMcp {
             client,
+            settings: Arc::new(settings),
             ..self.clone()
         };
         if lock { server.lock_live() } else { server }
@@ -595,6 +601,7 @@ impl StripeMcp {
             + Self::search_router()
             + Self::summaries_router()
             + Self::generic_router()
+            + Self::api_router()
     }
 
     /// Every tool name this server knows, sorted.
@@ -611,6 +618,17 @@ impl StripeMcp {
     /// The registered tools, as `tools/list` reports them.
     pub fn tools(&self) -> Vec<Tool> {
         self.listed.to_vec()
+    }
+
+    /// True when this server (or tenant) offers `tool`: resources and prompts follow
+    /// the same list.
+    pub(crate) fn offers(&self, tool: &str) -> bool {
+        self.tool_router.has_route(tool)
+    }
+
+    /// The one exit every answer of this server passes.
+    pub fn egress(&self) -> Egress {
+        Egress::new(self.settings.guard.redact)
     }
 
     /// True when this session gets the MCP Apps views: the client declared the
@@ -885,10 +903,8 @@ impl StripeMcp {
         let (request, account) = match self.take_stripe_account(request) {
             Ok(split) => split,
             Err(e) => {
-                return Ok(Ok(CallToolResult::error(vec![ContentBlock::text(
-                    e.to_json(),
-                )])
-                .into()));
+                let refused = CallToolResult::error(vec![ContentBlock::text(e.to_json())]);
+                return Ok(Ok(self.egress().tool_result(refused.into())));
             }
         };
         let cancelled = context.ct.clone();
@@ -950,16 +966,16 @@ impl StripeMcp {
         let response = tokio::select! {
             response = call => match response? {
                 Ok(r) => r,
-                Err(e) => return Ok(Err(e)),
+                Err(e) => return Ok(Err(self.egress().error(e))),
             },
             // The client gave up on this call: stop now, retries and all. Its answer
             // would be dropped anyway; a write in flight keeps its idempotency key.
             () = cancelled.cancelled() => return Ok(Err(ErrorData::internal_error("cancelled by the client", None))),
         };
-        let response = resources::link_object(finish(
-            restructure_argument_error(response),
-            &notes,
-            self.settings.guard.redact,
+        let offered = |tool: &str| self.offers(tool);
+        let response = self.egress().tool_result(resources::link_object(
+            note_replay(restructure_argument_error(response), &notes),
+            &offered,
         ));
         if let Some(gate) = &self.backpressure {
             gate.writable().await;
@@ -1120,6 +1136,7 @@ impl StripeMcp {
             mode: guard.confirm,
             timeout: guard.confirm_timeout,
             seal: &guard.seal,
+            egress: self.egress(),
         };
         // How a call that goes on was confirmed: never asked (policy or client), or a
         // person accepted (the gate proceeds after asking only on a ticked accept).
@@ -1209,7 +1226,8 @@ impl ServerHandler for StripeMcp {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        let mut listed = resources::resources();
+        let offered = |tool: &str| self.offers(tool);
+        let mut listed = resources::resources(&offered);
         listed.extend(self.views(&context).into_iter().map(ui::resource));
         Ok(ListResourcesResult::with_all_items(listed))
     }
@@ -1220,7 +1238,7 @@ impl ServerHandler for StripeMcp {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
         Ok(ListResourceTemplatesResult::with_all_items(
-            resources::templates(),
+            resources::templates(&|tool: &str| self.offers(tool)),
         ))
     }
 
@@ -1229,16 +1247,18 @@ impl ServerHandler for StripeMcp {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
+        let egress = self.egress();
         if let Some(view) = self
             .views(&context)
             .into_iter()
             .find(|v| v.uri == request.uri)
         {
-            return Ok(ui::read(view).into());
+            return Ok(egress.page(ui::read(view).into()));
         }
-        let read = self.read_stripe_resource(&request.uri);
+        let offered = |tool: &str| self.offers(tool);
+        let read = self.read_stripe_resource(&request.uri, &offered);
         tokio::select! {
-            result = read => result.map(Into::into),
+            result = read => result.map(|r| egress.resource(r.into())).map_err(|e| egress.error(e)),
             () = context.ct.cancelled() => Err(ErrorData::internal_error("cancelled by the client", None)),
         }
     }
@@ -1248,7 +1268,10 @@ impl ServerHandler for StripeMcp {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        Ok(ListPromptsResult::with_all_items(resources::prompts()))
+        let offered = |tool: &str| self.offers(tool);
+        Ok(ListPromptsResult::with_all_items(resources::prompts(
+            &offered,
+        )))
     }
 
     async fn get_prompt(
@@ -1256,7 +1279,11 @@ impl ServerHandler for StripeMcp {
         request: GetPromptRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        resources::get_prompt(&request.name, request.arguments.as_ref()).map(Into::into)
+        let offered = |tool: &str| self.offers(tool);
+        let egress = self.egress();
+        resources::get_prompt(&request.name, request.arguments.as_ref(), &offered)
+            .map(|p| egress.prompt(p.into()))
+            .map_err(|e| egress.error(e))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -1297,11 +1324,10 @@ fn overloaded() -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(error.to_json())])
 }
 
-/// The last step of every tool result: says when Stripe replayed an earlier answer,
-/// and masks anything shaped like a secret in the text and in `structuredContent`.
-/// Every tool's output and every error pass here, so no field can carry a key out.
-/// With `--redact` (`pii`), personal data is masked too, in a separate pass.
-fn finish(response: CallToolResponse, notes: &CallNotes, pii: bool) -> CallToolResponse {
+/// Says in a write's result when Stripe replayed an earlier answer for its
+/// idempotency key, and gives every time field its RFC 3339 twin
+/// ([`crate::tools::times`]). What leaves then passes [`Egress::tool_result`].
+fn note_replay(response: CallToolResponse, notes: &CallNotes) -> CallToolResponse {
     let CallToolResponse::Complete(mut result) = response else {
         return response;
     };
@@ -1329,28 +1355,6 @@ fn finish(response: CallToolResponse, notes: &CallNotes, pii: bool) -> CallToolR
                 t.text = text;
                 break;
             }
-        }
-    }
-    for block in &mut result.content {
-        if let ContentBlock::Text(t) = block
-            && let std::borrow::Cow::Owned(clean) = redact::redact(&t.text)
-        {
-            t.text = clean;
-        }
-    }
-    if let Some(value) = &mut result.structured_content {
-        redact::redact_json(value);
-    }
-    if pii {
-        for block in &mut result.content {
-            if let ContentBlock::Text(t) = block
-                && let Some(masked) = guard::pii::mask_text(&t.text)
-            {
-                t.text = masked;
-            }
-        }
-        if let Some(value) = &mut result.structured_content {
-            guard::pii::mask_json(value);
         }
     }
     CallToolResponse::Complete(result)

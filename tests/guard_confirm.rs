@@ -229,6 +229,24 @@ async fn over_stdio_an_accepted_refund_is_sent_once_with_its_idempotency_key_aft
     client.cancel().await.unwrap();
 }
 
+/// The question leaves through the same exit as every answer: with `--redact` the
+/// payer's email is masked there too.
+#[tokio::test]
+async fn with_redact_the_question_masks_personal_data_like_every_answer() {
+    let stripe = stripe().await;
+    let person = Person::new(Answer::Accept);
+    let (client, _log) = stdio(&stripe, person.clone(), &["--redact"]).await;
+    common::ok(&call(&client, "create_refund", refund_args()).await);
+    let asked = person.asked();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert!(
+        !asked[0].contains("jane@") && asked[0].contains("j***@example.com"),
+        "{}",
+        asked[0]
+    );
+    client.cancel().await.unwrap();
+}
+
 #[tokio::test]
 async fn over_stdio_a_declined_or_unticked_refund_is_declined_by_user_and_nothing_is_sent() {
     for answer in [Answer::Decline, Answer::Untick] {

@@ -440,3 +440,53 @@ async fn each_tenant_has_its_own_limits_tally_and_audit_rows() {
     assert_eq!(tenants.into_iter().collect::<Vec<_>>(), ["capped", "free"]);
     assert_eq!(refunds_sent(&stripe).await, 3);
 }
+
+/// `--auth stripe-key`: every caller brings their own key, and reads only the audit rows
+/// of its own writes, never another caller's.
+#[tokio::test]
+async fn under_stripe_key_auth_each_caller_reads_only_its_own_audit_rows() {
+    let other_key = "sk_test_ANOTHERCALLERKEY987654321";
+    let dir = std::env::temp_dir().join(format!("stripe-mcp-key-audit-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("orders.db");
+    let stripe = stripe(Duration::ZERO).await;
+    let server = http_common::start(
+        &stripe.uri(),
+        &["--auth", "stripe-key", "--db", db.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    let mine = http_common::connect(
+        &server.url(),
+        Some(common::TEST_KEY),
+        http_common::Generation::Sessions20251125,
+    )
+    .await;
+    let theirs = http_common::connect(
+        &server.url(),
+        Some(other_key),
+        http_common::Generation::Stateless20260728,
+    )
+    .await;
+    let refund = |amount: i64| json!({"charge": CHARGE, "amount": amount});
+    common::ok(&http_common::call(&mine, "create_refund", refund(100)).await);
+    common::ok(&http_common::call(&theirs, "create_refund", refund(200)).await);
+    common::ok(&http_common::call(&theirs, "create_refund", refund(300)).await);
+    let my_log = common::ok(&http_common::call(&mine, "list_audit_log", json!({})).await);
+    assert_eq!(my_log["count"], 1, "{my_log}");
+    assert_eq!(my_log["rows"][0]["amount"], 100, "{my_log}");
+    let their_log = common::ok(&http_common::call(&theirs, "list_audit_log", json!({})).await);
+    assert_eq!(their_log["count"], 2, "{their_log}");
+    mine.cancel().await.unwrap();
+    theirs.cancel().await.unwrap();
+    let rows = audit_rows(db.to_str().unwrap());
+    let tenants: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r["tenant"].as_str().unwrap()).collect();
+    assert_eq!(tenants.len(), 2, "one name per key: {tenants:?}");
+    assert!(
+        tenants.iter().all(|t| t.starts_with("stripe-key:test:")),
+        "{tenants:?}"
+    );
+    let table = rows.iter().map(Value::to_string).collect::<String>();
+    assert!(!table.contains(other_key) && !table.contains(common::TEST_KEY));
+}

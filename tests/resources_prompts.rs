@@ -228,3 +228,153 @@ async fn a_tool_result_naming_one_object_carries_a_resource_link_to_it() {
     assert_eq!(links, [format!("stripe://objects/{id}")]);
     server.stop().await;
 }
+
+async fn resource_uris(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, ()>,
+) -> Vec<String> {
+    client
+        .list_all_resources()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.uri.clone())
+        .collect()
+}
+
+async fn prompt_names<S: rmcp::service::Service<rmcp::RoleClient>>(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, S>,
+) -> Vec<String> {
+    let mut names: Vec<String> = client
+        .list_all_prompts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn resources_and_prompts_are_offered_only_where_a_tool_reading_the_same_object_is() {
+    // No mocks: a resource the tool list does not allow must not reach Stripe.
+    let stripe = common::mock_stripe().await;
+    let server = Spawn::new(&stripe.uri())
+        .arg("--tools=get_balance")
+        .start()
+        .await;
+    assert_eq!(resource_uris(&server.client).await, ["stripe://balance"]);
+    assert!(
+        server
+            .client
+            .list_all_resource_templates()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(prompt_names(&server.client).await.is_empty());
+    for uri in ["stripe://objects/cus_Oaxlz8kB0PJWGa", "stripe://account"] {
+        let e = server
+            .client
+            .read_resource(ReadResourceRequestParams::new(uri))
+            .await
+            .unwrap_err();
+        assert!(format!("{e:?}").contains("no resource"), "{uri}: {e:?}");
+    }
+    let e = server
+        .client
+        .get_prompt(
+            GetPromptRequestParams::new("refund_last_payment").with_arguments(
+                json!({"customer_email": "jane@example.com"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
+        )
+        .await;
+    assert!(e.is_err(), "{e:?}");
+    server.stop().await;
+    assert!(stripe.received_requests().await.unwrap().is_empty());
+
+    // A typed reader of one kind serves that kind only.
+    let stripe = common::mock_stripe().await;
+    let server = Spawn::new(&stripe.uri())
+        .arg("--tools=get_customer")
+        .start()
+        .await;
+    assert!(resource_uris(&server.client).await.is_empty());
+    let e = server
+        .client
+        .read_resource(ReadResourceRequestParams::new(
+            "stripe://objects/ch_3PaymentsFixture",
+        ))
+        .await
+        .unwrap_err();
+    assert!(format!("{e:?}").contains("no resource"), "{e:?}");
+    server.stop().await;
+    assert!(stripe.received_requests().await.unwrap().is_empty());
+
+    // Read-only: the prompts that tell the model to refund or sell are gone.
+    let stripe = common::mock_stripe().await;
+    let server = Spawn::new(&stripe.uri()).arg("--read-only").start().await;
+    assert_eq!(
+        prompt_names(&server.client).await,
+        ["chase_overdue_invoices", "month_end_summary"]
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_tenant_allowed_only_get_balance_reads_no_customer_as_a_resource() {
+    use sha2::{Digest, Sha256};
+    let token = "smcp_balance_only_token_for_tests_0000000000000000000000000000000";
+    let dir = std::env::temp_dir().join(format!("stripe-mcp-res-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tenants.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[[tenant]]\nname = \"balance-only\"\ntoken_sha256 = \"{}\"\nstripe_key_env = \"SHARED_KEY\"\ntools = [\"get_balance\"]\n",
+            hex::encode(Sha256::digest(token.as_bytes()))
+        ),
+    )
+    .unwrap();
+    let stripe = common::mock_stripe().await;
+    let server = http_common::start(
+        &stripe.uri(),
+        &["--auth", "tokens", "--tenants", file.to_str().unwrap()],
+        &[("SHARED_KEY", common::TEST_KEY)],
+    )
+    .await;
+    let client = http_common::connect(
+        &server.url(),
+        Some(token),
+        http_common::Generation::Sessions20251125,
+    )
+    .await;
+    let uris: Vec<String> = client
+        .list_all_resources()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.uri.clone())
+        .collect();
+    assert_eq!(uris, ["stripe://balance"]);
+    assert!(
+        client
+            .list_all_resource_templates()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(prompt_names(&client).await.is_empty());
+    let e = client
+        .read_resource(ReadResourceRequestParams::new(
+            "stripe://objects/cus_Oaxlz8kB0PJWGa",
+        ))
+        .await
+        .unwrap_err();
+    assert!(format!("{e:?}").contains("no resource"), "{e:?}");
+    client.cancel().await.unwrap();
+    assert!(stripe.received_requests().await.unwrap().is_empty());
+}

@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use serde_json::json;
 use store_common::{open, targets};
 use stripe_mcp::store::{
-    AuditEntry, AuditFilter, AuditOutcome, Event, OrderStatus::*, SpendRequest, Store,
-    orders::Ignored,
+    Accounts, AuditEntry, AuditFilter, AuditOutcome, Event, OrderStatus::*, Scope, SpendRequest,
+    Store, orders::Ignored,
 };
 
 fn session_event(id: &str, kind: &str, session: &str, payment_status: &str) -> Event {
@@ -440,10 +440,13 @@ async fn audit_rows_start_unknown_finish_once_and_list_newest_first() {
         drop(store);
         let store = open(&target, 60).await;
         let all = store
-            .audit_list(AuditFilter {
-                limit: 10,
-                ..Default::default()
-            })
+            .audit_list(
+                &Scope::Operator,
+                AuditFilter {
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
         assert_eq!(all.iter().map(|r| r.id).collect::<Vec<_>>(), vec![c, b, a]);
@@ -458,22 +461,113 @@ async fn audit_rows_start_unknown_finish_once_and_list_newest_first() {
         );
         assert_eq!(all[2].entry.amount, Some(4999));
         let shop = store
-            .audit_list(AuditFilter {
-                tenant: Some("shop".into()),
-                since: Some(15),
-                limit: 10,
-            })
+            .audit_list(
+                &Scope::Operator,
+                AuditFilter {
+                    tenant: Some("shop".into()),
+                    since: Some(15),
+                    limit: 10,
+                },
+            )
             .await
             .unwrap();
         assert_eq!(shop.iter().map(|r| r.id).collect::<Vec<_>>(), vec![b]);
         let one = store
-            .audit_list(AuditFilter {
-                limit: 1,
-                ..Default::default()
-            })
+            .audit_list(
+                &Scope::Operator,
+                AuditFilter {
+                    limit: 1,
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
         assert_eq!(one.len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn each_tenant_reads_only_its_own_audit_rows_and_a_stored_value_is_bounded() {
+    for target in targets("audit-scope").await {
+        let store = open(&target, 60).await;
+        let huge = "x".repeat(1 << 20);
+        let mine = store
+            .audit_begin(AuditEntry {
+                object_id: Some(huge.clone()),
+                path: format!("/v1/customers/{huge}"),
+                idempotency_key: Some(huge.clone()),
+                ..entry(10, "stripe-key:test:aaaaaaaaaaaa")
+            })
+            .await
+            .unwrap();
+        store
+            .audit_finish(
+                mine,
+                AuditOutcome {
+                    outcome: "failed".into(),
+                    http_status: Some(400),
+                    request_id: Some(huge.clone()),
+                    object_id: None,
+                    error: Some(huge.clone()),
+                },
+            )
+            .await
+            .unwrap();
+        store
+            .audit_begin(entry(20, "stripe-key:test:bbbbbbbbbbbb"))
+            .await
+            .unwrap();
+        let filter = || AuditFilter {
+            limit: 10,
+            ..Default::default()
+        };
+        let tenant = |name: &str| Scope::Tenant {
+            tenant: name.into(),
+            accounts: Accounts::Any,
+        };
+        let a = store
+            .audit_list(&tenant("stripe-key:test:aaaaaaaaaaaa"), filter())
+            .await
+            .unwrap();
+        assert_eq!(a.len(), 1, "{target:?}");
+        assert_eq!(a[0].id, mine);
+        // Asking for another tenant's rows by name gives nothing.
+        let other = store
+            .audit_list(
+                &tenant("stripe-key:test:aaaaaaaaaaaa"),
+                AuditFilter {
+                    tenant: Some("stripe-key:test:bbbbbbbbbbbb".into()),
+                    ..filter()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(other.is_empty(), "{other:?}");
+        assert!(
+            store
+                .audit_list(&Scope::Nobody, filter())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            store
+                .audit_list(&Scope::Operator, filter())
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        let row = &a[0];
+        for stored in [
+            row.entry.object_id.as_deref().unwrap(),
+            row.entry.path.as_str(),
+            row.entry.idempotency_key.as_deref().unwrap(),
+            row.request_id.as_deref().unwrap(),
+        ] {
+            assert!(stored.len() <= 255, "{} bytes stored", stored.len());
+        }
+        assert!(row.error.as_deref().unwrap().len() <= 1024);
     }
 }
 

@@ -38,6 +38,11 @@ const TEMPORARY_UPWARD: &[(&str, &str, &str)] = &[
     ),
     (
         "config",
+        "egress",
+        "#19: configuration as plain data at the bottom (it registers secrets with the scrubbing)",
+    ),
+    (
+        "config",
         "server",
         "#19: configuration as plain data at the bottom",
     ),

@@ -73,8 +73,8 @@ impl StripeKeyAuth {
         })
         .map_err(|_| AuthError::Invalid("the key is not a valid header value".into()))?;
         let tenant = Arc::new(Tenant {
+            server: self.template.with_client(client, &name),
             name,
-            server: self.template.with_client(client),
             limiter: RateLimiter::new(self.rate.0, self.rate.1),
         });
         if cache.len() >= MAX_KEYS {

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::{
     guard::classify::Action,
-    store::{AuditEntry, AuditFilter, AuditOutcome, AuditRecord, DbTarget, Store},
+    store::{AuditEntry, AuditFilter, AuditOutcome, AuditRecord, DbTarget, Scope, Store},
 };
 
 /// Unix seconds now.
@@ -187,8 +187,40 @@ pub async fn run(args: &AuditArgs, target: &DbTarget) -> Result<String, String> 
             .map(|t| if t == "local" { "" } else { t }.to_owned()),
         limit: args.rows,
     };
-    let rows = store.audit_list(filter).await.map_err(|e| e.to_string())?;
+    // The operator at the machine reads every tenant's rows.
+    let rows = store
+        .audit_list(&Scope::Operator, filter)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(render(&rows, args.json))
+}
+
+/// Widest cell of the table, in characters: longer values are cut with `…`.
+const CELL_MAX: usize = 64;
+
+/// One value as a table cell: control characters (newlines, ANSI escapes, bidi
+/// overrides) written as escapes, so a value can neither start a fake row nor drive the
+/// terminal; cut at [`CELL_MAX`] characters.
+pub fn cell(value: &str) -> String {
+    let mut out = String::with_capacity(value.len().min(CELL_MAX * 2));
+    for (n, c) in value.chars().enumerate() {
+        if n == CELL_MAX {
+            out.push('…');
+            break;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control()
+                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}') =>
+            {
+                out.push_str(&c.escape_unicode().to_string())
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A table (or JSON lines) of audit rows.
@@ -227,17 +259,18 @@ pub fn render(rows: &[AuditRecord], json: bool) -> String {
             (Some(err), o) => format!("{o} ({err})"),
             (None, o) => o.to_owned(),
         };
+        // Every value from the store is a cell: none reaches the terminal raw.
         out.push_str(&format!(
             "{:<20} {:<10} {:<24} {:<40} {:>12} {:<24} {:<12} {:<10} {}\n",
             utc_time(e.at),
-            shown_tenant(&e.tenant),
-            e.tool,
-            format!("{} {}", e.method, e.path),
-            amount,
-            e.object_id.as_deref().unwrap_or("-"),
-            e.confirmation,
-            e.limit_decision,
-            outcome
+            cell(shown_tenant(&e.tenant)),
+            cell(&e.tool),
+            cell(&format!("{} {}", e.method, e.path)),
+            cell(&amount),
+            cell(e.object_id.as_deref().unwrap_or("-")),
+            cell(&e.confirmation),
+            cell(&e.limit_decision),
+            cell(&outcome)
         ));
     }
     out
@@ -257,6 +290,52 @@ mod tests {
         assert_eq!(parse_since("1700000000", 5).unwrap(), 1_700_000_000);
         assert!(parse_since("yesterday", 5).is_err());
         assert!(parse_since("3w", 5).is_err());
+    }
+
+    fn record(path: &str, object_id: &str, error: Option<&str>) -> AuditRecord {
+        AuditRecord {
+            id: crate::store::AuditId(1),
+            entry: AuditEntry {
+                at: 1_765_000_000,
+                tenant: String::new(),
+                tool: "stripe_api_write".into(),
+                method: "POST".into(),
+                path: path.into(),
+                amount: None,
+                currency: Some("usd".into()),
+                object_id: Some(object_id.into()),
+                idempotency_key: None,
+                confirmation: "accepted".into(),
+                limit_decision: "not_money".into(),
+            },
+            outcome: "failed".into(),
+            http_status: Some(400),
+            request_id: None,
+            error: error.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_table_escapes_control_characters_so_a_value_cannot_print_a_fake_row() {
+        let fake = "\n2 Dec 2026 14:05    local      create_refund            POST /v1/refunds    $1.00 (safe)";
+        let rows = [record(
+            &format!("/v1/customers{fake}"),
+            "cus_1\u{1b}[2J\u{1b}[31mred\u{202e}",
+            Some("bad\r\nrow"),
+        )];
+        let table = render(&rows, false);
+        assert_eq!(table.lines().count(), 2, "a header and one row: {table}");
+        assert!(
+            !table.contains('\u{1b}') && !table.contains('\u{202e}'),
+            "{table:?}"
+        );
+        assert!(
+            table.contains("\\n2 Dec") && table.contains("\\u{1b}[2J"),
+            "{table}"
+        );
+        let long = "x".repeat(1 << 20);
+        let table = render(&[record(&long, &long, None)], false);
+        assert!(table.len() < 1000, "{}", table.len());
     }
 
     #[test]

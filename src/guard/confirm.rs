@@ -24,11 +24,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::{
-    classify::{Action, ActionKind},
-    redact,
+use super::classify::{Action, ActionKind};
+use crate::{
+    egress::Egress,
+    stripe::{self, Client, currency},
 };
-use crate::stripe::{self, Client, currency};
 
 /// `--confirm`: when a person is asked.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -131,6 +131,8 @@ pub struct Policy<'a> {
     pub timeout: Duration,
     /// Seals `requestState` for 2026-07-28 clients.
     pub seal: &'a Seal,
+    /// The one exit the question passes (secrets, and personal data with `--redact`).
+    pub egress: Egress,
 }
 
 /// True when the request comes from a 2026-07-28 client: no server-to-client requests.
@@ -202,7 +204,7 @@ pub async fn gate(
     let empty = Map::new();
     let args = request.arguments.as_ref().unwrap_or(&empty);
     let message = match describe(client, action, args).await {
-        Ok(m) => redact::redact(&m).into_owned(),
+        Ok(m) => policy.egress.question(&m),
         Err(r) => return Gate::Refuse(r),
     };
     let schema = match ElicitationSchema::from_type::<ConfirmForm>() {

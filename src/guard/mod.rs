@@ -1,15 +1,13 @@
-//! What runs around a call rather than inside a tool: redaction of secrets from
-//! everything that leaves the process, the back-pressure that bounds in-flight work,
-//! and the guardrails of writes: what a call does ([`classify`]), a person's
-//! confirmation ([`confirm`]), and the masking of personal data ([`pii`]).
+//! What runs around a call rather than inside a tool: the back-pressure that bounds
+//! in-flight work, and the guardrails of writes: what a call does ([`classify`]), a
+//! person's confirmation ([`confirm`]), spending limits ([`limits`]) and the audit
+//! trail ([`audit`]). What leaves the process passes [`crate::egress`].
 
 pub mod audit;
 pub mod backpressure;
 pub mod classify;
 pub mod confirm;
 pub mod limits;
-pub mod pii;
-pub mod redact;
 
 use std::time::Duration;
 

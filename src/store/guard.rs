@@ -113,6 +113,70 @@ pub struct AuditEntry {
     pub limit_decision: String,
 }
 
+/// Longest id, path, tenant or tool name an audit row keeps, in bytes (Stripe's ids
+/// and idempotency keys are at most 255).
+pub const AUDIT_TEXT_MAX: usize = 255;
+/// Longest error text an audit row keeps, in bytes.
+pub const AUDIT_ERROR_MAX: usize = 1024;
+
+/// Cuts `s` to at most `max` bytes at a character boundary, marking the cut with `…`.
+fn bound(s: &mut String, max: usize) {
+    if s.len() <= max {
+        return;
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+    s.push('…');
+}
+
+impl AuditEntry {
+    /// The entry with every text value bounded ([`AUDIT_TEXT_MAX`]): a megabyte id is
+    /// stored as its first 255 bytes.
+    pub fn bounded(mut self) -> Self {
+        for s in [
+            &mut self.tenant,
+            &mut self.tool,
+            &mut self.method,
+            &mut self.path,
+            &mut self.confirmation,
+            &mut self.limit_decision,
+        ] {
+            bound(s, AUDIT_TEXT_MAX);
+        }
+        for s in [
+            self.currency.as_mut(),
+            self.object_id.as_mut(),
+            self.idempotency_key.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            bound(s, AUDIT_TEXT_MAX);
+        }
+        self
+    }
+}
+
+impl AuditOutcome {
+    /// The outcome with every text value bounded ([`AUDIT_TEXT_MAX`], errors [`AUDIT_ERROR_MAX`]).
+    pub fn bounded(mut self) -> Self {
+        bound(&mut self.outcome, AUDIT_TEXT_MAX);
+        for s in [self.request_id.as_mut(), self.object_id.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            bound(s, AUDIT_TEXT_MAX);
+        }
+        if let Some(e) = self.error.as_mut() {
+            bound(e, AUDIT_ERROR_MAX);
+        }
+        self
+    }
+}
+
 /// An audit row's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct AuditId(pub i64);

@@ -511,17 +511,39 @@ impl Store {
     /// Writes an audit row durably before the call it describes is sent, with outcome
     /// "unknown" until [`Store::audit_finish`]: a crash in between leaves "unknown", never
     /// nothing.
+    ///
+    /// Every text value is bounded in size first ([`AuditEntry::bounded`]): a row records
+    /// what was attempted, not whatever size of argument came with it.
     pub async fn audit_begin(&self, entry: AuditEntry) -> Result<AuditId, StoreError> {
+        let entry = entry.bounded();
         on_backend!(self, db => db.audit_begin(&entry))
     }
 
     /// Records the outcome of an audited call (once: a second finish changes nothing).
+    /// Its text values are bounded like the entry's.
     pub async fn audit_finish(&self, id: AuditId, outcome: AuditOutcome) -> Result<(), StoreError> {
+        let outcome = outcome.bounded();
         on_backend!(self, db => db.audit_finish(id, &outcome))
     }
 
-    /// Audit rows, newest first, at most `limit` (capped at 1000).
-    pub async fn audit_list(&self, filter: AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
+    /// Audit rows visible in `scope`, newest first, at most `limit` (capped at 1000): the
+    /// operator sees every tenant's (narrowed by `filter.tenant`), a tenant only its own,
+    /// an unproven caller none.
+    pub async fn audit_list(
+        &self,
+        scope: &Scope,
+        mut filter: AuditFilter,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        match scope {
+            Scope::Operator => {}
+            Scope::Tenant { tenant, .. } => {
+                if filter.tenant.as_ref().is_some_and(|t| t != tenant) {
+                    return Ok(Vec::new());
+                }
+                filter.tenant = Some(tenant.clone());
+            }
+            Scope::Nobody => return Ok(Vec::new()),
+        }
         on_backend!(self, db => db.audit_list(&filter))
     }
 }

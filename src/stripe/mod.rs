@@ -1,6 +1,7 @@
 //! The thin typed Stripe REST client and the resources the tools use.
 
 pub mod account;
+pub mod api_index;
 pub mod balance;
 pub mod charges;
 pub mod checkout;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::ToolError;
 use crate::{
     server::StripeMcp,
-    store::{AuditFilter, AuditRecord},
+    store::{Accounts, AuditFilter, AuditRecord, Scope},
     stripe::currency,
 };
 
@@ -129,13 +129,21 @@ impl StripeMcp {
         })?;
         let filter = AuditFilter {
             since: Some(crate::guard::audit::now() - i64::from(hours) * 3600),
-            tenant: Some(self.settings.guard.scope.clone()),
+            tenant: None,
             limit,
         };
-        let rows = store.audit_list(filter).await.map_err(|e| ToolError {
-            retryable: true,
-            ..ToolError::unexpected(format!("the audit trail could not be read: {e}"))
-        })?;
+        // Audit rows belong to the tenant that made the call: this caller reads its own.
+        let scope = Scope::Tenant {
+            tenant: self.settings.guard.scope.clone(),
+            accounts: Accounts::Only(Vec::new()),
+        };
+        let rows = store
+            .audit_list(&scope, filter)
+            .await
+            .map_err(|e| ToolError {
+                retryable: true,
+                ..ToolError::unexpected(format!("the audit trail could not be read: {e}"))
+            })?;
         let rows: Vec<AuditRow> = rows.into_iter().map(row).collect();
         Ok(Json(ListAuditLogOutput {
             count: rows.len(),

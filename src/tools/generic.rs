@@ -14,8 +14,8 @@ use rmcp::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{ToolError, idempotency_key};
-use crate::server::StripeMcp;
+use super::{ToolError, api, idempotency_key};
+use crate::{server::StripeMcp, stripe::api_index};
 
 /// The longest path accepted.
 pub const PATH_MAX: usize = 512;
@@ -32,6 +32,8 @@ pub struct ReadArgs {
     pub path: String,
     /// Query params as JSON, e.g. {"limit": 3, "created": {"gte": 1700000000}}.
     pub params: Option<Map<String, Value>>,
+    /// Send a path or params newer than this server's API index (checked otherwise).
+    pub allow_unknown_params: Option<bool>,
 }
 
 /// The write methods.
@@ -56,6 +58,8 @@ pub struct WriteArgs {
     pub params: Option<Map<String, Value>>,
     /// Safe-retry key (e.g. your order id). Within 24 h (10 min for the default, derived from the arguments) an identical call is a replay, not a new write; a new key makes a new write.
     pub idempotency_key: Option<String>,
+    /// Send a path or params newer than this server's API index (checked otherwise); refused while spending limits are set.
+    pub allow_unknown_params: Option<bool>,
 }
 
 /// What `stripe_api_read` and `stripe_api_write` return.
@@ -187,6 +191,57 @@ fn check_value(
     }
 }
 
+/// Checks a generic call against Stripe's API index, before the request is built: the
+/// path must be an operation's (with this method) and every param one it takes, at any
+/// depth the index knows; a refusal names the closest ones. `allow_unknown` lets a path
+/// or params newer than the index through (the index lags Stripe); see
+/// [`check_unknown_allowed`] for when a write may ask that.
+pub fn check_against_index(
+    method: &str,
+    path: &str,
+    params: &Map<String, Value>,
+    allow_unknown: bool,
+) -> Result<(), ToolError> {
+    let op = match api::resolve(method, path) {
+        Ok(op) => op,
+        Err(_) if allow_unknown => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    match api_index::unknown_param(op, params) {
+        Some(u) if !allow_unknown => {
+            let mean = if u.did_you_mean.is_empty() {
+                String::new()
+            } else {
+                format!("; did you mean {}?", u.did_you_mean.join(", "))
+            };
+            Err(ToolError::invalid(format!(
+                "{} {} takes no parameter {}{mean}",
+                op.method, op.path, u.at
+            ))
+            .with_hint(format!(
+                "stripe_api_details lists what {} {} takes. If Stripe added it after this server's index ({}), call again with allow_unknown_params: true.",
+                op.method,
+                op.path,
+                api_index::index().version
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A write may skip the index's checks (`allow_unknown_params`) only while no spending
+/// limit is set (`capped` false): a call the index cannot vouch for could move money in
+/// a way the limits do not see.
+pub fn check_unknown_allowed(allow_unknown: Option<bool>, capped: bool) -> Result<(), ToolError> {
+    if allow_unknown == Some(true) && capped {
+        return Err(ToolError::invalid(
+            "allow_unknown_params is refused while spending limits are set: a write the API index does not know could move money the limits cannot see; nothing was sent",
+        )
+        .with_hint("Call without allow_unknown_params, with the params stripe_api_details lists; or have the operator lift the limits."));
+    }
+    Ok(())
+}
+
 /// Validates `stripe_api_read` arguments into the path and params. Nothing is sent.
 pub fn build_read(args: ReadArgs) -> Result<(String, Map<String, Value>), ToolError> {
     let path = check_path(&args.path)?;
@@ -195,6 +250,12 @@ pub fn build_read(args: ReadArgs) -> Result<(String, Map<String, Value>), ToolEr
         check_key(k, k)?;
     }
     check_params(&params)?;
+    check_against_index(
+        "GET",
+        &path,
+        &params,
+        args.allow_unknown_params == Some(true),
+    )?;
     Ok((path, params))
 }
 
@@ -222,6 +283,16 @@ pub fn build_write(
             "DELETE takes no params here; send only the path of the object to delete",
         ));
     }
+    let method = match args.method {
+        WriteMethod::Post => "POST",
+        WriteMethod::Delete => "DELETE",
+    };
+    check_against_index(
+        method,
+        &path,
+        &params,
+        args.allow_unknown_params == Some(true),
+    )?;
     Ok((args.method, path, params, key))
 }
 
@@ -265,6 +336,10 @@ impl StripeMcp {
         &self,
         Parameters(args): Parameters<WriteArgs>,
     ) -> Result<Json<ApiOutput>, ToolError> {
+        check_unknown_allowed(
+            args.allow_unknown_params,
+            !self.settings.guard.limits.is_empty(),
+        )?;
         let (method, path, params, key) = build_write(args)?;
         let body: Value = match method {
             WriteMethod::Post => self.client.post(&path, &params, &key).await,

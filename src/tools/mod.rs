@@ -3,6 +3,7 @@
 //! Every check runs before anything is sent, and every refusal says what to send instead.
 
 pub mod account;
+pub mod api;
 pub mod audit;
 pub mod balance;
 pub mod charges;

@@ -6,6 +6,10 @@
 //! A resource read goes through the same tool code as `get_account_info`,
 //! `get_balance` and `fetch_stripe_resource`, so it is checked, bounded and mapped the
 //! same way; a failure is a JSON-RPC error whose `data` is the structured tool error.
+//! Resources and prompts obey the same tool list as tools (`--tools`, a tenant's
+//! `tools`, `--read-only`): a resource is listed and served only where a tool that reads
+//! the same object is offered ([`READERS`]), a prompt only where every tool it names is
+//! ([`PROMPTS`]). What they return leaves through [`crate::egress`] like any result.
 
 use jiff::{ToSpan, civil::Date};
 use rmcp::{
@@ -19,7 +23,7 @@ use rmcp::{
 use serde::Serialize;
 
 use super::{NoArgs, ToolError, search::FetchArgs};
-use crate::{guard::redact, server::StripeMcp, stripe::currency};
+use crate::{server::StripeMcp, stripe::currency};
 
 /// The account the key acts for.
 pub const ACCOUNT_URI: &str = "stripe://account";
@@ -30,9 +34,62 @@ pub const OBJECT_TEMPLATE: &str = "stripe://objects/{id}";
 /// What [`OBJECT_TEMPLATE`] expands to before the id.
 pub const OBJECT_PREFIX: &str = "stripe://objects/";
 
-/// The fixed resources.
-pub fn resources() -> Vec<Resource> {
-    vec![
+/// Which tools are offered to this caller (the server's or the tenant's list).
+pub type Offered<'a> = &'a (dyn Fn(&str) -> bool + Sync);
+
+/// Tools that read any object by id, whole.
+const READ_ANY: &[&str] = &["fetch_stripe_resource", "stripe_api_read"];
+
+/// The tools that read objects served from each API path segment (as
+/// [`crate::stripe::search::segment_for_id`] names it), besides [`READ_ANY`]; and the
+/// fixed resources by URI. A resource is served only where one of them is offered.
+pub const READERS: &[(&str, &[&str])] = &[
+    (ACCOUNT_URI, &["get_account_info"]),
+    (BALANCE_URI, &["get_balance"]),
+    ("customers", &["get_customer", "list_customers"]),
+    ("charges", &["get_charge", "list_charges"]),
+    (
+        "payment_intents",
+        &["get_payment_intent", "list_payment_intents"],
+    ),
+    ("refunds", &["get_refund", "list_refunds"]),
+    (
+        "checkout/sessions",
+        &["get_checkout_session", "list_checkout_sessions"],
+    ),
+    ("invoices", &["list_invoices", "list_overdue_invoices"]),
+    ("subscriptions", &["get_subscription", "list_subscriptions"]),
+    ("products", &["list_products"]),
+    ("prices", &["list_prices"]),
+    ("payouts", &["get_payout", "list_payouts"]),
+    (
+        "balance_transactions",
+        &[
+            "list_balance_transactions",
+            "summarize_balance_transactions",
+        ],
+    ),
+    ("disputes", &["get_dispute", "list_disputes"]),
+];
+
+/// True when a tool that reads what `key` (a fixed resource's URI or an object's path
+/// segment) serves is offered.
+fn readable(key: &str, offered: Offered<'_>) -> bool {
+    READ_ANY.iter().any(|t| offered(t))
+        || READERS
+            .iter()
+            .find(|(k, _)| *k == key)
+            .is_some_and(|(_, tools)| tools.iter().any(|t| offered(t)))
+}
+
+/// True when object `id` may be read as a resource by this caller.
+fn object_readable(id: &str, offered: Offered<'_>) -> bool {
+    crate::stripe::search::segment_for_id(id).is_some_and(|seg| readable(seg, offered))
+}
+
+/// The fixed resources this caller may read.
+pub fn resources(offered: Offered<'_>) -> Vec<Resource> {
+    [
         Resource::new(ACCOUNT_URI, "account")
             .with_title("Stripe account")
             .with_description("The account this server acts for: id, business name, country, default currency, whether it can take payments and payouts, and the key's mode.")
@@ -42,10 +99,22 @@ pub fn resources() -> Vec<Resource> {
             .with_description("Funds available for payout and pending, per currency.")
             .with_mime_type("application/json"),
     ]
+    .into_iter()
+    .filter(|r| readable(&r.uri, offered))
+    .collect()
 }
 
-/// The resource templates.
-pub fn templates() -> Vec<ResourceTemplate> {
+/// The resource templates this caller may read: the object template when a tool reads
+/// any kind of object.
+pub fn templates(offered: Offered<'_>) -> Vec<ResourceTemplate> {
+    let any = READ_ANY.iter().any(|t| offered(t))
+        || READERS
+            .iter()
+            .filter(|(k, _)| !k.contains("://"))
+            .any(|(_, tools)| tools.iter().any(|t| offered(t)));
+    if !any {
+        return Vec::new();
+    }
     vec![
         ResourceTemplate::new(OBJECT_TEMPLATE, "object")
             .with_title("Stripe object by id")
@@ -55,17 +124,19 @@ pub fn templates() -> Vec<ResourceTemplate> {
 }
 
 /// The resource a tool result can link to for an object id, if the id is one
-/// `stripe://objects/{id}` can read.
-pub fn object_uri(id: &str) -> Option<String> {
+/// `stripe://objects/{id}` can read for this caller.
+pub fn object_uri(id: &str, offered: Offered<'_>) -> Option<String> {
     super::search::fetch_path(id)
         .ok()
+        .filter(|_| object_readable(id, offered))
         .map(|_| format!("{OBJECT_PREFIX}{id}"))
 }
 
 /// Adds a `resource_link` to `stripe://objects/{id}` to a successful result that
 /// names one object (a top-level `id`, or `session_id` for a checkout), so a client
-/// that attaches resources can open it. Lists and failures are left as they are.
-pub fn link_object(response: CallToolResponse) -> CallToolResponse {
+/// that attaches resources can open it; only where this caller may read it. Lists and
+/// failures are left as they are.
+pub fn link_object(response: CallToolResponse, offered: Offered<'_>) -> CallToolResponse {
     let CallToolResponse::Complete(mut result) = response else {
         return response;
     };
@@ -74,7 +145,7 @@ pub fn link_object(response: CallToolResponse) -> CallToolResponse {
         && let Some(id) = ["id", "session_id"]
             .iter()
             .find_map(|k| out.get(*k).and_then(|v| v.as_str()))
-        && let Some(uri) = object_uri(id)
+        && let Some(uri) = object_uri(id, offered)
     {
         result.content.push(ContentBlock::resource_link(
             Resource::new(uri, id.to_owned()).with_mime_type("application/json"),
@@ -86,12 +157,11 @@ pub fn link_object(response: CallToolResponse) -> CallToolResponse {
 /// A tool failure as the JSON-RPC error of a resource read: not-found stays
 /// not-found, the rest is an internal error; `data` carries the structured error.
 fn read_error(e: ToolError) -> ErrorData {
-    let data = serde_json::from_str(&redact::redact(&e.to_json())).ok();
-    let message = redact::redact(&e.message).into_owned();
+    let data = serde_json::from_str(&e.to_json()).ok();
     match e.kind {
-        super::ErrorKind::NotFound => ErrorData::resource_not_found(message, data),
-        super::ErrorKind::InvalidArgument => ErrorData::invalid_params(message, data),
-        _ => ErrorData::internal_error(message, data),
+        super::ErrorKind::NotFound => ErrorData::resource_not_found(e.message, data),
+        super::ErrorKind::InvalidArgument => ErrorData::invalid_params(e.message, data),
+        _ => ErrorData::internal_error(e.message, data),
     }
 }
 
@@ -99,18 +169,29 @@ fn json_contents(uri: &str, value: &impl Serialize) -> Result<ReadResourceResult
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| ErrorData::internal_error(format!("could not encode: {e}"), None))?;
     Ok(ReadResourceResult::new(vec![
-        ResourceContents::text(redact::redact(&text).into_owned(), uri)
-            .with_mime_type("application/json"),
+        ResourceContents::text(text, uri).with_mime_type("application/json"),
     ]))
 }
 
+/// The answer for a resource this caller may not read, or that does not exist: the
+/// same, so a narrow tool list does not tell what a wider one would serve.
+fn no_resource(uri: &str) -> ErrorData {
+    ErrorData::resource_not_found(
+        format!("no resource {uri:?}: see resources/list and resources/templates/list"),
+        None,
+    )
+}
+
 impl StripeMcp {
-    /// Reads one of [`resources`] or an expansion of [`templates`].
+    /// Reads one of [`resources`] or an expansion of [`templates`], where this caller
+    /// may (`offered`). The caller passes the answer through [`crate::egress`].
     pub(crate) async fn read_stripe_resource(
         &self,
         uri: &str,
+        offered: Offered<'_>,
     ) -> Result<ReadResourceResult, ErrorData> {
         match uri {
+            ACCOUNT_URI | BALANCE_URI if !readable(uri, offered) => Err(no_resource(uri)),
             ACCOUNT_URI => {
                 let out = self
                     .get_account_info(Parameters(NoArgs {}))
@@ -126,6 +207,11 @@ impl StripeMcp {
                 json_contents(uri, &out.0)
             }
             _ => match uri.strip_prefix(OBJECT_PREFIX) {
+                Some(id)
+                    if super::search::fetch_path(id).is_ok() && !object_readable(id, offered) =>
+                {
+                    Err(no_resource(uri))
+                }
                 Some(id) => {
                     let out = self
                         .fetch_stripe_resource(Parameters(FetchArgs { id: id.to_owned() }))
@@ -133,12 +219,7 @@ impl StripeMcp {
                         .map_err(read_error)?;
                     json_contents(uri, &out.0.resource)
                 }
-                None => Err(ErrorData::resource_not_found(
-                    format!(
-                        "no resource {uri:?}: this server has {ACCOUNT_URI}, {BALANCE_URI} and {OBJECT_TEMPLATE}"
-                    ),
-                    None,
-                )),
+                None => Err(no_resource(uri)),
             },
         }
     }
@@ -205,10 +286,44 @@ const PROMPTS: &[PromptSpec] = &[
     ),
 ];
 
-/// The prompts, as `prompts/list` reports them.
-pub fn prompts() -> Vec<Prompt> {
+/// The tools each prompt's text tells the model to call: a prompt is listed and served
+/// only where all of them are offered (a read-only server has no refund prompt).
+pub const PROMPT_TOOLS: &[(&str, &[&str])] = &[
+    (
+        "refund_last_payment",
+        &["list_customers", "list_payment_intents", "create_refund"],
+    ),
+    (
+        "month_end_summary",
+        &[
+            "summarize_balance_transactions",
+            "summarize_subscriptions",
+            "list_overdue_invoices",
+        ],
+    ),
+    (
+        "chase_overdue_invoices",
+        &["list_customers", "list_overdue_invoices"],
+    ),
+    (
+        "sell_by_checkout_link",
+        &["initiate_checkout", "get_checkout_session"],
+    ),
+];
+
+/// True when every tool prompt `name` names is offered.
+fn prompt_offered(name: &str, offered: Offered<'_>) -> bool {
+    PROMPT_TOOLS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .is_some_and(|(_, tools)| tools.iter().all(|t| offered(t)))
+}
+
+/// The prompts this caller may use, as `prompts/list` reports them.
+pub fn prompts(offered: Offered<'_>) -> Vec<Prompt> {
     PROMPTS
         .iter()
+        .filter(|(name, ..)| prompt_offered(name, offered))
         .map(|(name, description, args)| {
             Prompt::new(
                 *name,
@@ -232,12 +347,20 @@ pub fn prompts() -> Vec<Prompt> {
 pub fn get_prompt(
     name: &str,
     arguments: Option<&serde_json::Map<String, serde_json::Value>>,
+    offered: Offered<'_>,
 ) -> Result<GetPromptResult, ErrorData> {
-    let Some((_, description, specs)) = PROMPTS.iter().find(|(n, ..)| *n == name) else {
+    let found = PROMPTS
+        .iter()
+        .find(|(n, ..)| *n == name && prompt_offered(n, offered));
+    let Some((_, description, specs)) = found else {
         return Err(ErrorData::invalid_params(
             format!(
                 "no prompt {name:?}; prompts: {}",
-                PROMPTS.iter().map(|p| p.0).collect::<Vec<_>>().join(", ")
+                prompts(offered)
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             None,
         ));
@@ -382,8 +505,12 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn all(_: &str) -> bool {
+        true
+    }
+
     fn text(name: &str, args: serde_json::Value) -> Result<String, ErrorData> {
-        get_prompt(name, args.as_object()).map(|r| match &r.messages[0].content {
+        get_prompt(name, args.as_object(), &all).map(|r| match &r.messages[0].content {
             rmcp::model::ContentBlock::Text(t) => t.text.clone(),
             _ => panic!("not text"),
         })
@@ -391,7 +518,7 @@ mod tests {
 
     #[test]
     fn every_listed_prompt_renders_with_its_required_arguments() {
-        for p in prompts() {
+        for p in prompts(&all) {
             let args: serde_json::Map<_, _> = p
                 .arguments
                 .unwrap_or_default()
@@ -408,7 +535,7 @@ mod tests {
                     (a.name.clone(), json!(v))
                 })
                 .collect();
-            assert!(get_prompt(&p.name, Some(&args)).is_ok(), "{}", p.name);
+            assert!(get_prompt(&p.name, Some(&args), &all).is_ok(), "{}", p.name);
         }
     }
 
@@ -460,14 +587,14 @@ mod tests {
             )
             .is_err()
         );
-        assert!(get_prompt("nope", None).is_err());
+        assert!(get_prompt("nope", None, &all).is_err());
     }
 
     #[test]
     fn a_result_naming_one_object_links_to_it_and_a_list_does_not() {
         let one =
             rmcp::model::CallToolResult::structured(json!({"id": "cus_123", "email": "a@b.co"}));
-        let CallToolResponse::Complete(linked) = link_object(one.into()) else {
+        let CallToolResponse::Complete(linked) = link_object(one.into(), &all) else {
             panic!()
         };
         let links: Vec<_> = linked
@@ -480,7 +607,7 @@ mod tests {
             .collect();
         assert_eq!(links, ["stripe://objects/cus_123"]);
         let list = rmcp::model::CallToolResult::structured(json!({"customers": [{"id": "cus_1"}]}));
-        let CallToolResponse::Complete(list) = link_object(list.into()) else {
+        let CallToolResponse::Complete(list) = link_object(list.into(), &all) else {
             panic!()
         };
         assert_eq!(list.content.len(), 1);
@@ -489,9 +616,44 @@ mod tests {
     #[test]
     fn object_links_exist_only_for_ids_the_template_can_read() {
         assert_eq!(
-            object_uri("cus_123").as_deref(),
+            object_uri("cus_123", &all).as_deref(),
             Some("stripe://objects/cus_123")
         );
-        assert_eq!(object_uri("nothing"), None);
+        assert_eq!(object_uri("nothing", &all), None);
+        let only_customers = |t: &str| t == "get_customer";
+        assert!(object_uri("cus_123", &only_customers).is_some());
+        assert_eq!(object_uri("ch_123", &only_customers), None);
+    }
+
+    #[test]
+    fn each_prompt_names_exactly_the_tools_it_is_offered_with() {
+        let every_tool = crate::server::StripeMcp::tool_names();
+        for p in prompts(&all) {
+            let args: serde_json::Map<_, _> = p
+                .arguments
+                .unwrap_or_default()
+                .iter()
+                .map(|a| {
+                    let v = match a.name.as_str() {
+                        "customer_email" => "jane@example.com",
+                        "month" => "2026-02",
+                        "unit_amount" | "quantity" => "2",
+                        "currency" => "usd",
+                        "reason" => "duplicate",
+                        "time_zone" => "UTC",
+                        _ => "T-shirt",
+                    };
+                    (a.name.clone(), json!(v))
+                })
+                .collect();
+            let t = text(&p.name, serde_json::Value::Object(args)).unwrap();
+            let (_, needs) = PROMPT_TOOLS.iter().find(|(n, _)| *n == p.name).unwrap();
+            for tool in &every_tool {
+                let named = t
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .any(|w| w == tool);
+                assert_eq!(named, needs.contains(&tool.as_str()), "{}: {tool}", p.name);
+            }
+        }
     }
 }

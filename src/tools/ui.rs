@@ -13,8 +13,6 @@ use rmcp::model::{
 };
 use serde_json::json;
 
-use crate::guard::redact;
-
 /// The extension's identifier in the client's `capabilities.extensions`.
 pub const EXTENSION_ID: &str = "io.modelcontextprotocol/ui";
 
@@ -142,11 +140,12 @@ pub fn resource(view: &View) -> Resource {
         .with_meta(resource_meta())
 }
 
-/// The view as `resources/read` returns it, through the same secret scrubbing as every
-/// resource (a no-op on these pages, which a test checks, but one road out for all content).
+/// The view as `resources/read` returns it; the server hands it to the one exit
+/// ([`crate::egress::Egress::page`]), whose secret scrubbing is a no-op on these pages
+/// (a test checks), but one road out for all content.
 pub fn read(view: &View) -> ReadResourceResult {
     ReadResourceResult::new(vec![
-        ResourceContents::text(redact::redact(view.html).into_owned(), view.uri)
+        ResourceContents::text(view.html, view.uri)
             .with_mime_type(MIME_TYPE)
             .with_meta(resource_meta()),
     ])
@@ -235,7 +234,12 @@ mod tests {
     #[test]
     fn the_secret_scrubbing_leaves_every_view_intact() {
         for view in VIEWS {
-            assert_eq!(redact::redact(view.html), view.html, "{}", view.name);
+            assert_eq!(
+                crate::egress::scrub::redact(view.html),
+                view.html,
+                "{}",
+                view.name
+            );
         }
     }
 

@@ -26,7 +26,7 @@ use rmcp::{
 use tokio::sync::Notify;
 
 use crate::{
-    auth::Caller,
+    auth::{Caller, Tenant},
     server::DeadlinePassed,
     tools::{ToolError, error::ErrorKind},
 };
@@ -124,8 +124,10 @@ fn caller(context: &RequestContext<RoleServer>) -> Result<Caller, ErrorData> {
         .ok_or_else(|| ErrorData::internal_error("request reached MCP without a caller", None))
 }
 
-fn tool_error(error: ToolError) -> CallToolResponse {
-    CallToolResult::error(vec![ContentBlock::text(error.to_json())]).into()
+/// The transport's own refusal of a call, through the tenant's one exit like every answer.
+fn tool_error(tenant: &Tenant, error: ToolError) -> CallToolResponse {
+    let refused = CallToolResult::error(vec![ContentBlock::text(error.to_json())]);
+    tenant.server.egress().tool_result(refused.into())
 }
 
 impl ServerHandler for Routed {
@@ -200,10 +202,10 @@ impl ServerHandler for Routed {
         let caller = caller(&context)?;
         // A read calls Stripe like a tool does: the tenant's rate limit applies.
         if caller.tenant.limiter.try_acquire().is_err() {
-            return Err(ErrorData::internal_error(
+            return Err(caller.tenant.server.egress().error(ErrorData::internal_error(
                 "this connector's rate limit was reached; nothing was sent to Stripe: retry shortly",
                 None,
-            ));
+            )));
         }
         caller.tenant.server.read_resource(request, context).await
     }
@@ -242,7 +244,7 @@ impl ServerHandler for Routed {
             );
             e.kind = ErrorKind::StripeUnavailable;
             e.retryable = true;
-            return Ok(tool_error(e));
+            return Ok(tool_error(tenant, e));
         }
         if let Err(wait) = tenant.limiter.try_acquire() {
             tracing::warn!(tenant = %tenant.name, tool = %request.name, "tenant rate limit reached");
@@ -256,7 +258,7 @@ impl ServerHandler for Routed {
             ));
             e.kind = ErrorKind::RateLimited;
             e.retryable = true;
-            return Ok(tool_error(e));
+            return Ok(tool_error(tenant, e));
         }
         let _in_flight = InFlight::start(&self.shared);
         let name = request.name.clone();
@@ -277,7 +279,7 @@ impl ServerHandler for Routed {
                 .with_hint("Call again with the same idempotency_key: a write that happened is not repeated.");
                 e.kind = ErrorKind::Network;
                 e.retryable = true;
-                Ok(tool_error(e))
+                Ok(tool_error(tenant, e))
             }
         }
     }
