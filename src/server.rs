@@ -749,6 +749,7 @@ const GUIDE: &[(&str, &[(&str, &str)])] = &[
                 " (any id: cus_, pi_, ch_, in_, sub_, ...)",
             ),
             ("stripe_api_read", " (any GET endpoint)"),
+            ("stripe_api_search", " (which endpoint does a task)"),
         ],
     ),
     (
