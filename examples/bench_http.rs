@@ -425,6 +425,13 @@ async fn start_ours(api_base: &str) -> Target {
             "1000000",
             "--max-connections",
             "4096",
+            // One tenant (the server's own key) plays every client here.
+            "--max-sessions-per-tenant",
+            "100000",
+            "--max-calls-per-tenant",
+            "100000",
+            "--max-unauthenticated",
+            "4096",
         ])
         .env("STRIPE_SECRET_KEY", KEY)
         .env("STRIPE_API_BASE", api_base)

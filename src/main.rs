@@ -16,6 +16,11 @@ use stripe_mcp::{
 };
 use tracing_subscriber::EnvFilter;
 
+/// The log filter without `RUST_LOG`. rmcp's service logs a handler's error at WARN with
+/// its message, and a peer's rejected request with what it sent: both can carry a
+/// caller's arguments, so that module logs errors only.
+const DEFAULT_LOG: &str = "info,rmcp=warn,rmcp::service=error";
+
 /// Prints a start-up failure on stderr, with anything shaped like a secret masked.
 macro_rules! fail {
     ($($arg:tt)*) => {
@@ -46,7 +51,7 @@ fn main() -> ExitCode {
         .with_writer(RedactingStderr)
         .with_ansi(false)
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG)),
         )
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -347,3 +347,63 @@ async fn a_rotated_signing_key_is_fetched_when_a_token_names_it() {
     common::ok(&call(&client, "get_balance", json!({})).await);
     client.cancel().await.unwrap();
 }
+
+/// A token whose header lists a critical extension (`crit`, RFC 7515 §4.1.11) is refused:
+/// this server understands none, so it must not accept what it cannot check.
+#[tokio::test]
+async fn a_token_naming_an_unknown_critical_header_is_refused() {
+    let k1 = new_key("k1");
+    let idp = idp(&[&k1]).await;
+    let stripe = stripe().await;
+    let server = oauth_server(&stripe, &idp, &[]).await;
+    let good = claims(&idp.uri(), "alice", "stripe:read");
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let header = json!({"alg": "ES256", "typ": "JWT", "kid": "k1",
+        "crit": ["urn:example:must-check"], "urn:example:must-check": true});
+    let input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(good.to_string().as_bytes())
+    );
+    let rng = SystemRandom::new();
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &k1.pkcs8, &rng).unwrap();
+    let signature = pair.sign(&rng, input.as_bytes()).unwrap();
+    let token = format!("{input}.{}", b64(signature.as_ref()));
+    let r = post_call(&server, Some(&token), "get_balance").await;
+    assert_eq!(r.status(), 401, "{:?}", r.headers());
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("crit"),
+    );
+    // The same claims without crit are served.
+    let r = post_call(&server, Some(&k1.sign(&good)), "get_balance").await;
+    assert_ne!(r.status(), 401);
+}
+
+/// A key the issuer withdraws from its JWKS stops working within `--jwks-refresh`, even
+/// though every token still names a known `kid`.
+#[tokio::test]
+async fn a_key_withdrawn_from_the_jwks_stops_working_within_the_refresh() {
+    let k1 = new_key("k1");
+    let k2 = new_key("k2");
+    let idp = idp(&[&k1, &k2]).await;
+    let stripe = stripe().await;
+    let server = oauth_server(&stripe, &idp, &["--jwks-refresh", "1"]).await;
+    let token = k1.sign(&claims(&idp.uri(), "alice", "stripe:read"));
+    let r = post_call(&server, Some(&token), "get_balance").await;
+    assert_ne!(r.status(), 401);
+    // The issuer withdraws k1 (compromised), keeping k2.
+    set_jwks(&idp, &[&k2], 1).await;
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let r = post_call(&server, Some(&token), "get_balance").await;
+    assert_eq!(r.status(), 401, "a withdrawn key must stop working");
+    let r = post_call(
+        &server,
+        Some(&k2.sign(&claims(&idp.uri(), "alice", "stripe:read"))),
+        "get_balance",
+    )
+    .await;
+    assert_ne!(r.status(), 401, "the remaining key still works");
+}

@@ -462,15 +462,25 @@ async fn closed_within(stream: &mut tokio::net::TcpStream, limit: Duration) -> O
 }
 
 /// A slow or silent client cannot hold a connection: one that stops half-way through its
-/// headers and one that never sends anything are both closed after `--idle-timeout`, and
-/// `--max-connections` keeps a flood of idle sockets from taking more than that many.
+/// headers and one that never sends anything are both closed (after `--header-timeout`
+/// at the latest: neither has authenticated), and a flood of idle sockets cannot keep
+/// a caller out: past `--max-unauthenticated`, a new connection closes the oldest idle one.
 #[tokio::test]
 async fn slow_and_idle_connections_are_closed_and_the_connection_cap_holds() {
     use tokio::{io::AsyncWriteExt, net::TcpStream};
     let stripe = stripe_with_balance(common::TEST_KEY, Duration::ZERO).await;
     let server = start(
         &stripe.uri(),
-        &["--idle-timeout", "1", "--max-connections", "2"],
+        &[
+            "--idle-timeout",
+            "1",
+            "--header-timeout",
+            "1",
+            "--max-connections",
+            "2",
+            "--max-unauthenticated",
+            "2",
+        ],
         &[("STRIPE_SECRET_KEY", common::TEST_KEY)],
     )
     .await;
@@ -493,25 +503,25 @@ async fn slow_and_idle_connections_are_closed_and_the_connection_cap_holds() {
         .await
         .expect("a connection that never sends a request must be closed");
 
-    // Two idle sockets take both places: a third client is not served until one goes.
-    let held_a = TcpStream::connect(&addr).await.unwrap();
-    let held_b = TcpStream::connect(&addr).await.unwrap();
+    // Two idle sockets fill the line of unauthenticated connections: a third client
+    // pushes the oldest out and is served at once.
+    let mut held_a = TcpStream::connect(&addr).await.unwrap();
+    let _held_b = TcpStream::connect(&addr).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let http = reqwest::Client::builder()
-        .timeout(Duration::from_millis(400))
+        .timeout(Duration::from_millis(900))
         .build()
         .unwrap();
-    let health = format!("{}/healthz", server.base);
-    assert!(
-        http.get(&health).send().await.is_err(),
-        "a third connection must wait while two are open"
-    );
-    drop(held_a);
-    drop(held_b);
-    let patient = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
+    let client = connect(&server.url(), None, Generation::Stateless20260728).await;
+    common::ok(&call(&client, "get_balance", json!({})).await);
+    client.cancel().await.unwrap();
+    let r = http
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
         .unwrap();
-    let r = patient.get(&health).send().await.unwrap();
     assert_eq!(r.status(), 200);
+    closed_within(&mut held_a, Duration::from_millis(500))
+        .await
+        .expect("the oldest idle socket was pushed out");
 }

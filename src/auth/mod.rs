@@ -136,6 +136,16 @@ impl Auth {
         }
     }
 
+    /// The names of the tenants that can log in now, in modes with a tenants file.
+    pub fn tenant_names(&self) -> Option<std::collections::HashSet<String>> {
+        match self {
+            Auth::None(_) | Auth::StripeKey(_) => None,
+            Auth::Tokens(a) => Some(a.tenant_names()),
+            #[cfg(feature = "oauth")]
+            Auth::Oauth(a) => Some(a.tenant_names()),
+        }
+    }
+
     /// The caller a request's headers prove, or why not.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, AuthError> {
         match self {

@@ -33,8 +33,6 @@ use crate::{
 /// An unknown `kid` fetches the JWKS again at most this often, so forged tokens with
 /// random key ids cannot make this server hammer the identity provider.
 pub const REFETCH_EVERY: Duration = Duration::from_secs(5);
-/// Keys are fetched again after this long even when every `kid` is known (rotation).
-pub const MAX_KEY_AGE: Duration = Duration::from_secs(3600);
 /// Clock skew tolerated on `exp` and `nbf`.
 pub const LEEWAY_SECS: u64 = 30;
 
@@ -42,6 +40,9 @@ pub const LEEWAY_SECS: u64 = 30;
 struct Keys {
     by_kid: HashMap<String, (DecodingKey, Vec<Algorithm>)>,
     fetched: Option<Instant>,
+    /// `--jwks-refresh`: keys are fetched again after this long even when every `kid` is
+    /// known, so a key the issuer withdraws stops working within it.
+    max_age: Duration,
 }
 
 /// The OAuth authenticator.
@@ -122,6 +123,7 @@ impl OauthAuth {
             keys: tokio::sync::RwLock::new(Keys {
                 by_kid: HashMap::new(),
                 fetched: None,
+                max_age: Duration::from_secs(args.jwks_refresh),
             }),
             fetching: tokio::sync::Mutex::new(()),
             tenant_claim: args.tenant_claim.clone(),
@@ -161,6 +163,16 @@ impl OauthAuth {
         Ok(n)
     }
 
+    /// The names of the tenants in force.
+    pub fn tenant_names(&self) -> std::collections::HashSet<String> {
+        self.tenants
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|t| t.name.clone())
+            .collect()
+    }
+
     /// The write scope's name.
     pub fn write_scope(&self) -> &str {
         &self.write_scope
@@ -179,6 +191,11 @@ impl OauthAuth {
 
     async fn fetch_keys(&self) -> Result<(), String> {
         let _one = self.fetching.lock().await;
+        self.fetch_keys_locked().await
+    }
+
+    /// Fetches the keys; the caller holds `fetching`.
+    async fn fetch_keys_locked(&self) -> Result<(), String> {
         let response = self
             .http
             .get(self.jwks_url.clone())
@@ -212,19 +229,32 @@ impl OauthAuth {
     }
 
     async fn key(&self, kid: &str) -> Option<(DecodingKey, Vec<Algorithm>)> {
+        let seen = {
+            let keys = self.keys.read().await;
+            let fresh = keys.fetched.is_some_and(|t| t.elapsed() < keys.max_age);
+            if fresh {
+                if let Some(k) = keys.by_kid.get(kid) {
+                    return Some(k.clone());
+                }
+                // An unknown kid refetches at most every REFETCH_EVERY.
+                if keys.fetched.is_some_and(|t| t.elapsed() < REFETCH_EVERY) {
+                    return None;
+                }
+            }
+            keys.fetched
+        };
+        // Keys past `--jwks-refresh` are never used: fetch them again (one fetch for
+        // all the callers waiting here), or refuse.
+        let _one = self.fetching.lock().await;
         {
             let keys = self.keys.read().await;
-            let fresh = keys.fetched.is_some_and(|t| t.elapsed() < MAX_KEY_AGE);
-            if fresh && let Some(k) = keys.by_kid.get(kid) {
-                return Some(k.clone());
-            }
-            let may_refetch = keys.fetched.is_none_or(|t| t.elapsed() >= REFETCH_EVERY);
-            if !may_refetch {
+            if keys.fetched != seen {
                 return keys.by_kid.get(kid).cloned();
             }
         }
-        if let Err(e) = self.fetch_keys().await {
+        if let Err(e) = self.fetch_keys_locked().await {
             tracing::warn!(error = %e, "could not refresh the issuer's signing keys");
+            return None;
         }
         self.keys.read().await.by_kid.get(kid).cloned()
     }
@@ -234,6 +264,11 @@ impl OauthAuth {
         let token = bearer(headers)?;
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| AuthError::Invalid("not a JWT".into()))?;
+        if names_critical_extensions(token) {
+            return Err(AuthError::Invalid(
+                "the token names a critical header extension (crit) this server does not understand".into(),
+            ));
+        }
         let kid = header
             .kid
             .ok_or_else(|| AuthError::Invalid("the token names no signing key (kid)".into()))?;
@@ -301,6 +336,21 @@ impl OauthAuth {
             may_write: Some(may_write),
         })
     }
+}
+
+/// RFC 7515 §4.1.11: a `crit` header lists extensions the recipient must understand;
+/// this server understands none, so any `crit` (even a malformed one) refuses the token.
+fn names_critical_extensions(token: &str) -> bool {
+    use base64::Engine as _;
+    let Some(first) = token.split('.').next() else {
+        return false;
+    };
+    let Ok(raw) =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(first.trim_end_matches('='))
+    else {
+        return false;
+    };
+    serde_json::from_slice::<serde_json::Value>(&raw).is_ok_and(|h| h.get("crit").is_some())
 }
 
 /// The token's scopes: `scope` (a space-separated string, RFC 9068) or `scp` (a list).

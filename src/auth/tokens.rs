@@ -74,6 +74,15 @@ impl TokensAuth {
         Ok(n)
     }
 
+    /// The names of the tenants that can log in.
+    pub fn tenant_names(&self) -> std::collections::HashSet<String> {
+        self.current()
+            .by_hash
+            .iter()
+            .map(|(_, t)| t.name.clone())
+            .collect()
+    }
+
     /// How many tenants can log in.
     pub fn len(&self) -> usize {
         self.current().by_hash.len()

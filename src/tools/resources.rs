@@ -344,7 +344,47 @@ pub fn prompts(offered: Offered<'_>) -> Vec<Prompt> {
 
 /// The messages of prompt `name` with `arguments` filled in; a missing required
 /// argument or a malformed one is refused (invalid params).
+///
+/// A refusal names the argument and what it should look like, never what was sent: a
+/// pasted key or token must not come back in the error (nor reach a log that prints it).
+/// Every message is also scrubbed of the values sent, whatever built it.
 pub fn get_prompt(
+    name: &str,
+    arguments: Option<&serde_json::Map<String, serde_json::Value>>,
+    offered: Offered<'_>,
+) -> Result<GetPromptResult, ErrorData> {
+    fill_prompt(name, arguments, offered).map_err(|mut e| {
+        let sent = arguments
+            .into_iter()
+            .flat_map(|a| a.iter())
+            .flat_map(|(k, v)| {
+                let v = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                [k.clone(), v]
+            })
+            .chain(std::iter::once(name.to_owned()));
+        for secret in sent {
+            let secret = secret.trim();
+            if secret.len() < 4 || PROMPTS.iter().any(|p| p.0 == secret) {
+                continue;
+            }
+            for form in [
+                secret.to_owned(),
+                format!("{secret:?}").trim_matches('"').to_owned(),
+            ] {
+                if !form.is_empty() && e.message.contains(form.as_str()) {
+                    e.message = e.message.replace(form.as_str(), "…").into();
+                }
+            }
+        }
+        e.data = None;
+        e
+    })
+}
+
+fn fill_prompt(
     name: &str,
     arguments: Option<&serde_json::Map<String, serde_json::Value>>,
     offered: Offered<'_>,
@@ -355,7 +395,7 @@ pub fn get_prompt(
     let Some((_, description, specs)) = found else {
         return Err(ErrorData::invalid_params(
             format!(
-                "no prompt {name:?}; prompts: {}",
+                "no such prompt; prompts: {}",
                 prompts(offered)
                     .iter()
                     .map(|p| p.name.as_str())
@@ -383,13 +423,16 @@ pub fn get_prompt(
             ));
         }
     }
-    if let Some(unknown) = arguments
+    if arguments
         .into_iter()
         .flat_map(|a| a.keys())
-        .find(|k| !specs.iter().any(|(n, ..)| n == k))
+        .any(|k| !specs.iter().any(|(n, ..)| n == k))
     {
         return Err(ErrorData::invalid_params(
-            format!("prompt {name} has no argument {unknown:?}"),
+            format!(
+                "prompt {name} has an argument it does not take; its arguments: {}",
+                specs.iter().map(|s| s.0).collect::<Vec<_>>().join(", ")
+            ),
             None,
         ));
     }
@@ -398,16 +441,18 @@ pub fn get_prompt(
         "refund_last_payment" => {
             let email =
                 super::check_email("customer_email", &arg("customer_email").unwrap_or_default())
-                    .map_err(|e| bad(e.message))?;
+                    .map_err(|_| {
+                        bad("customer_email is not an email address like jane@example.com".into())
+                    })?;
             let reason = match arg("reason").as_deref() {
                 None => String::new(),
                 Some(r @ ("duplicate" | "fraudulent" | "requested_by_customer")) => {
                     format!(", reason \"{r}\"")
                 }
-                Some(other) => {
-                    return Err(bad(format!(
-                        "reason {other:?} is not duplicate, fraudulent or requested_by_customer"
-                    )));
+                Some(_) => {
+                    return Err(bad(
+                        "reason must be duplicate, fraudulent or requested_by_customer".into(),
+                    ));
                 }
             };
             format!(
@@ -423,14 +468,16 @@ pub fn get_prompt(
             let month = arg("month").unwrap_or_default();
             let first: Date = format!("{month}-01")
                 .parse()
-                .map_err(|_| bad(format!("month {month:?} is not YYYY-MM, e.g. 2026-11")))?;
+                .map_err(|_| bad("month must be YYYY-MM, e.g. 2026-11".into()))?;
             let last = first
                 .checked_add(1.month())
                 .and_then(|d| d.checked_sub(1.day()))
-                .map_err(|e| bad(format!("month {month:?}: {e}")))?;
+                .map_err(|_| bad("month must be YYYY-MM, e.g. 2026-11".into()))?;
             let tz = arg("time_zone").unwrap_or_else(|| "UTC".to_owned());
             if jiff::tz::TimeZone::get(&tz).is_err() {
-                return Err(bad(format!("time_zone {tz:?} is not an IANA time zone")));
+                return Err(bad(
+                    "time_zone must be an IANA time zone such as Europe/Paris".into(),
+                ));
             }
             format!(
                 "Prepare the month-end summary for {month} (time zone {tz}).\n\
@@ -443,7 +490,9 @@ pub fn get_prompt(
         "chase_overdue_invoices" => {
             let who = match arg("customer_email") {
                 None => "all customers".to_owned(),
-                Some(e) => super::check_email("customer_email", &e).map_err(|e| bad(e.message))?,
+                Some(e) => super::check_email("customer_email", &e).map_err(|_| {
+                    bad("customer_email is not an email address like jane@example.com".into())
+                })?,
             };
             let find = if who == "all customers" {
                 "1. list_overdue_invoices.".to_owned()
@@ -474,15 +523,17 @@ pub fn get_prompt(
                 .filter(|a| (0..=super::MAX_AMOUNT).contains(a))
                 .ok_or_else(|| {
                     bad(format!(
-                        "unit_amount {raw:?} must be a whole number of minor units: {}",
+                        "unit_amount must be a whole number of minor units: {}",
                         currency::minor_unit_example(&c)
                     ))
                 })?;
             let quantity: u32 = match arg("quantity") {
                 None => 1,
-                Some(q) => q.parse().ok().filter(|q| *q >= 1).ok_or_else(|| {
-                    bad(format!("quantity {q:?} must be a whole number, at least 1"))
-                })?,
+                Some(q) => q
+                    .parse()
+                    .ok()
+                    .filter(|q| *q >= 1)
+                    .ok_or_else(|| bad("quantity must be a whole number, at least 1".into()))?,
             };
             let display = currency::display(amount, &c);
             format!(

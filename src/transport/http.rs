@@ -32,13 +32,15 @@ use http_body::Frame;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use rmcp::transport::streamable_http_server::{
-    StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+    StreamableHttpServerConfig, StreamableHttpService,
+    session::{SessionManager, local::LocalSessionManager},
 };
 use serde::Deserialize;
 use url::Url;
 
 use super::{
     ServeArgs,
+    limits::{BoundArgs, Conn, Gate, Guarded, Hits, Kind, StallIo, Usage},
     routed::{Routed, Shared},
 };
 use crate::{
@@ -84,6 +86,8 @@ pub struct HttpConfig {
     pub max_connections: usize,
     /// How long SIGTERM waits for in-flight tool calls.
     pub shutdown_grace: Duration,
+    /// What one caller may hold ([`super::limits`]).
+    pub bounds: BoundArgs,
 }
 
 impl HttpConfig {
@@ -147,6 +151,18 @@ impl HttpConfig {
         if !loopback && !host.is_empty() && host != "0.0.0.0" && host != "::" {
             allowed_hosts.push(host.to_owned());
         }
+        // A browser page served from this same machine (the Inspector's UI) may call a
+        // server bound to loopback; any other origin is still refused.
+        let allowed_origins = if args.allowed_origin.is_empty() && loopback {
+            ["http", "https"]
+                .iter()
+                .flat_map(|scheme| {
+                    ["localhost", "127.0.0.1", "[::1]"].map(|host| format!("{scheme}://{host}:*"))
+                })
+                .collect()
+        } else {
+            args.allowed_origin.clone()
+        };
         for origin in &args.allowed_origin {
             if Url::parse(origin.trim_end_matches(":*")).is_err() && origin != "null" {
                 return Err(format!(
@@ -162,7 +178,7 @@ impl HttpConfig {
             path: args.mcp_path.clone(),
             public_url,
             allowed_hosts,
-            allowed_origins: args.allowed_origin.clone(),
+            allowed_origins,
             trusted_proxies: args.trusted_proxy.clone(),
             max_body: args.max_body,
             body_timeout: Duration::from_secs(args.body_timeout),
@@ -170,6 +186,7 @@ impl HttpConfig {
             idle_timeout: Duration::from_secs(args.idle_timeout),
             max_connections: args.max_connections as usize,
             shutdown_grace: Duration::from_secs(args.shutdown_grace),
+            bounds: args.bounds.clone(),
         })
     }
 
@@ -342,8 +359,17 @@ struct App {
     shared: Arc<Shared>,
     /// rmcp's protocol service.
     mcp: StreamableHttpService<Routed, LocalSessionManager>,
-    /// Session id → the tenant that opened it, so a session is only ever used by its tenant.
+    /// rmcp's sessions, to close one we evict or whose tenant is revoked.
+    session_manager: Arc<LocalSessionManager>,
+    /// Session id → the tenant that opened it and when it was last used, so a session is
+    /// only ever used by its tenant, and each tenant's sessions are counted.
     sessions: Mutex<HashMap<String, (String, Instant)>>,
+    /// Connections: unauthenticated ones in a short line, authenticated ones in places.
+    gate: Gate,
+    /// Per tenant: requests in flight and open streams.
+    usage: Arc<Usage>,
+    /// Bounds hit, logged.
+    hits: Arc<Hits>,
     /// `WWW-Authenticate` on a 401 (names the protected-resource metadata in OAuth mode).
     challenge: String,
     /// RFC 9728 metadata, served in OAuth mode.
@@ -351,9 +377,6 @@ struct App {
     /// `--db`, checked by `/readyz`.
     ledger: Option<Store>,
 }
-
-/// Sessions idle longer than rmcp keeps them are forgotten here too.
-const SESSION_IDLE: Duration = Duration::from_secs(10 * 60);
 
 /// Serves on `listener` until `shutdown`; `reload` resolves on each SIGHUP.
 ///
@@ -364,7 +387,7 @@ pub async fn serve(
     auth: Auth,
     ledger: Option<Store>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-    mut reload: impl FnMut() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send,
+    mut reload: impl FnMut() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + 'static,
 ) -> std::io::Result<()> {
     let bound = listener.local_addr()?;
     let shared = Arc::new(Shared::new(config.request_timeout));
@@ -380,11 +403,15 @@ pub async fn serve(
         mcp_config.with_allowed_origins(config.allowed_origins.clone())
     };
     let cancel = mcp_config.cancellation_token.clone();
-    let session_manager = LocalSessionManager::default();
+    let bounds = config.bounds.clone();
+    let mut session_manager = LocalSessionManager::default();
+    session_manager.session_config.keep_alive =
+        Some(Duration::from_secs(bounds.session_idle_timeout));
+    let session_manager = Arc::new(session_manager);
     let factory_shared = shared.clone();
     let mcp = StreamableHttpService::new(
         move || Ok(Routed::new(factory_shared.clone())),
-        Arc::new(session_manager),
+        session_manager.clone(),
         mcp_config,
     );
     let resource = config.resource_url(bound);
@@ -406,7 +433,11 @@ pub async fn serve(
         auth,
         shared: shared.clone(),
         mcp,
+        session_manager,
         sessions: Mutex::new(HashMap::new()),
+        gate: Gate::new(config.max_connections, bounds.max_unauthenticated as usize),
+        usage: Arc::new(Usage::default()),
+        hits: Arc::new(Hits::default()),
         challenge,
         resource_metadata,
         ledger,
@@ -432,14 +463,23 @@ pub async fn serve(
     );
     eprintln!("stripe-mcp: listening on http://{bound}{}", config.path);
 
-    let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections));
+    // SIGHUP is served by its own task, so a reload never waits for the listener.
+    let reloader = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            loop {
+                reload().await;
+                reload_tenants(&app).await;
+            }
+        })
+    };
+
+    let trimmer = tokio::spawn(super::limits::give_back_memory(app.hits.clone()));
     let (close_tx, close_rx) = tokio::sync::watch::channel(false);
+    let unauthenticated_for = Duration::from_secs(bounds.header_timeout);
+    let write_timeout = Duration::from_secs(bounds.write_timeout);
     tokio::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
-            p = connections.clone().acquire_owned() => p.expect("never closed"),
-            () = &mut shutdown => break,
-        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -451,40 +491,66 @@ pub async fn serve(
                 }
             },
             () = &mut shutdown => break,
-            () = reload() => {
-                reload_tenants(&app);
-                continue;
-            }
         };
+        // Every new connection is let in; if too many have not authenticated, the oldest
+        // of those is closed, so idle sockets cannot keep a caller out.
+        let (conn, pushed_out) = app.gate.admit();
+        if pushed_out {
+            app.hits.hit(
+                "--max-unauthenticated",
+                "closed the oldest connection that had not authenticated",
+            );
+        }
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let mut close = close_rx.clone();
         let idle = config.idle_timeout;
+        let app = app.clone();
         tokio::spawn(async move {
             use hyper::service::Service as _;
             let svc = hyper_util::service::TowerToHyperService::new(router);
+            let this = conn.clone();
             let service = hyper::service::service_fn(
                 move |mut req: hyper::Request<hyper::body::Incoming>| {
                     req.extensions_mut().insert(ConnectInfo(peer));
+                    req.extensions_mut().insert(this.clone());
                     svc.call(req)
                 },
             );
-            let conn = hyper::server::conn::http1::Builder::new()
+            let io = StallIo::new(stream, write_timeout, app.hits.clone());
+            let served = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(idle)
                 .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                () = closing(&mut close) => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
+                .serve_connection(TokioIo::new(io), service);
+            tokio::pin!(served);
+            let unauthenticated = async {
+                tokio::time::sleep(unauthenticated_for).await;
+                if conn.authenticated() {
+                    std::future::pending::<()>().await;
                 }
+            };
+            let (grace, why) = tokio::select! {
+                _ = served.as_mut() => (None, ""),
+                () = closing(&mut close) => (Some(Duration::from_secs(5)), ""),
+                () = conn.evicted.cancelled() => (Some(Duration::from_secs(1)), ""),
+                () = unauthenticated => (
+                    Some(Duration::from_secs(1)),
+                    "closed a connection that sent no authenticated request in time",
+                ),
+            };
+            if let Some(grace) = grace {
+                if !why.is_empty() {
+                    app.hits.hit("--header-timeout", why);
+                }
+                served.as_mut().graceful_shutdown();
+                let _ = tokio::time::timeout(grace, served).await;
             }
-            drop(permit);
+            app.gate.leave(&conn);
         });
     }
+    reloader.abort();
+    trimmer.abort();
     drop(listener);
 
     // Graceful: stop taking calls, let running ones finish (bounded), then close.
@@ -508,12 +574,13 @@ pub async fn serve(
     // then end the sessions, whose notification streams would otherwise never close.
     let _ = close_tx.send(true);
     let all = config.max_connections as u32;
-    if tokio::time::timeout(Duration::from_secs(2), connections.acquire_many(all))
+    let places = app.gate.places.clone();
+    if tokio::time::timeout(Duration::from_secs(2), places.acquire_many(all))
         .await
         .is_err()
     {
         cancel.cancel();
-        let _ = tokio::time::timeout(Duration::from_secs(5), connections.acquire_many(all)).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), places.acquire_many(all)).await;
     }
     cancel.cancel();
     tracing::info!("HTTP server stopped");
@@ -530,22 +597,51 @@ async fn closing(close: &mut tokio::sync::watch::Receiver<bool>) {
     }
 }
 
-fn reload_tenants(app: &App) {
-    match &app.auth {
-        Auth::Tokens(t) => match t.reload() {
-            Ok(n) => tracing::info!(tenants = n, "tenants file reloaded on SIGHUP"),
-            Err(e) => {
-                tracing::error!(error = %e, "tenants file NOT reloaded on SIGHUP; the previous tenants stay in force")
-            }
-        },
+/// SIGHUP: re-reads the tenants file; a tenant no longer in it loses its sessions and
+/// streams at once (its token already fails from the next request).
+async fn reload_tenants(app: &App) {
+    let reloaded = match &app.auth {
+        Auth::Tokens(t) => t.reload(),
         #[cfg(feature = "oauth")]
-        Auth::Oauth(o) => match o.reload() {
-            Ok(n) => tracing::info!(tenants = n, "tenants file reloaded on SIGHUP"),
-            Err(e) => {
-                tracing::error!(error = %e, "tenants file NOT reloaded on SIGHUP; the previous tenants stay in force")
-            }
-        },
-        _ => tracing::info!("SIGHUP: nothing to reload in this auth mode"),
+        Auth::Oauth(o) => o.reload(),
+        _ => {
+            tracing::info!("SIGHUP: nothing to reload in this auth mode");
+            return;
+        }
+    };
+    match reloaded {
+        Ok(n) => tracing::info!(tenants = n, "tenants file reloaded on SIGHUP"),
+        Err(e) => {
+            tracing::error!(error = %e, "tenants file NOT reloaded on SIGHUP; the previous tenants stay in force");
+            return;
+        }
+    }
+    let Some(names) = app.auth.tenant_names() else {
+        return;
+    };
+    let keep = |tenant: &str| names.contains(tenant);
+    let streams_of = app.usage.end_except(keep);
+    let sessions: Vec<String> = {
+        let mut sessions = app.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let gone: Vec<String> = sessions
+            .iter()
+            .filter(|(_, (owner, _))| !keep(owner))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &gone {
+            sessions.remove(id);
+        }
+        gone
+    };
+    for id in &sessions {
+        let _ = app.session_manager.close_session(&id.as_str().into()).await;
+    }
+    if !streams_of.is_empty() || !sessions.is_empty() {
+        tracing::info!(
+            tenants = ?streams_of,
+            sessions = sessions.len(),
+            "revoked tenants: their open answers, streams and sessions are ended"
+        );
     }
 }
 
@@ -762,8 +858,9 @@ fn plain(status: StatusCode, text: &'static str) -> Response {
 
 const SESSION_HEADER: &str = "mcp-session-id";
 
-/// `/mcp`: authenticate, read the body (capped, with a deadline), bind sessions to their
-/// tenant, hand over to rmcp, and log the request when its answer ends.
+/// `/mcp`: authenticate (before reading anything more), take a place for the connection
+/// and a share of the tenant's calls or streams, read the body (capped, with a deadline),
+/// bind sessions to their tenant, hand over to rmcp, and log the request when its answer ends.
 async fn mcp_endpoint(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -792,17 +889,97 @@ async fn mcp_endpoint(
             }),
         )
     };
-
-    if app.shared.is_stopping() {
-        let mut r = plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
+    let busy = |status: StatusCode, text: &'static str, close: bool| -> Response {
+        let mut r = plain(status, text);
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
-        r.headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        return finish(log, r);
+        if close {
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        r
+    };
+
+    if app.shared.is_stopping() {
+        return finish(
+            log,
+            busy(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n", true),
+        );
     }
 
-    // The body first (bounded in size and time), so the log and scope check know the call.
+    // Who is calling, from the headers alone: a stranger's body is never read.
+    let caller: Caller = match app.auth.authenticate(&parts.headers).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::debug!(reason = %e, "request refused");
+            let mut r = refuse(&app, &e);
+            if parts.method == Method::POST {
+                r.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            return finish(log, r);
+        }
+    };
+    log.tenant = caller.tenant.name.clone();
+    let tenant_name = caller.tenant.name.clone();
+
+    // The connection has authenticated: it leaves the short line and takes a place.
+    if let Some(conn) = parts.extensions.get::<Arc<Conn>>()
+        && !app.gate.promote(conn)
+    {
+        app.hits.hit(
+            "--max-connections",
+            "refused a connection: every place is taken",
+        );
+        return finish(
+            log,
+            busy(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many connections; retry\n",
+                true,
+            ),
+        );
+    }
+
+    // The tenant's share: requests in flight, or open GET streams.
+    let bounds = &app.config.bounds;
+    let share = match parts.method {
+        Method::POST => Some((
+            Kind::Call,
+            bounds.max_calls_per_tenant,
+            "--max-calls-per-tenant",
+        )),
+        Method::GET => Some((
+            Kind::Stream,
+            bounds.max_streams_per_tenant,
+            "--max-streams-per-tenant",
+        )),
+        _ => None,
+    };
+    let held = match share {
+        None => None,
+        Some((kind, cap, flag)) => match app.usage.enter(&tenant_name, kind, cap) {
+            Some(h) => Some((h, kind)),
+            None => {
+                app.hits
+                    .hit(flag, "refused a tenant's request over its share");
+                return finish(
+                    log,
+                    busy(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        if kind == Kind::Call {
+                            "too many requests in flight for this caller; retry\n"
+                        } else {
+                            "too many open streams for this caller\n"
+                        },
+                        false,
+                    ),
+                );
+            }
+        },
+    };
+
+    // The body (bounded in size and time), so the log and scope check know the call.
     let bytes = if parts.method == Method::POST {
         if let Some(len) = parts
             .headers
@@ -852,15 +1029,6 @@ async fn mcp_endpoint(
         log.tool = loggable(tool_name.as_deref()).to_owned();
     }
 
-    let caller: Caller = match app.auth.authenticate(&parts.headers).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::debug!(reason = %e, "request refused");
-            return finish(log, refuse(&app, &e));
-        }
-    };
-    log.tenant = caller.tenant.name.clone();
-
     // OAuth: a write tool needs the write scope.
     if caller.may_write == Some(false)
         && peek.method.as_deref() == Some("tools/call")
@@ -876,7 +1044,8 @@ async fn mcp_endpoint(
         return finish(log, refuse(&app, &AuthError::InsufficientScope { scope }));
     }
 
-    // A session belongs to the tenant that opened it.
+    // A session belongs to the tenant that opened it; every session rmcp opens passes
+    // here, so one not known here (closed, expired, another tenant's) is not found.
     let session = parts
         .headers
         .get(SESSION_HEADER)
@@ -885,18 +1054,36 @@ async fn mcp_endpoint(
     if let Some(id) = &session {
         let mut sessions = app.sessions.lock().unwrap_or_else(|e| e.into_inner());
         match sessions.get_mut(id) {
-            Some((owner, used)) if *owner == caller.tenant.name => *used = Instant::now(),
+            Some((owner, used)) if *owner == tenant_name => *used = Instant::now(),
             Some(_) => {
                 drop(sessions);
-                tracing::warn!(tenant = %caller.tenant.name, "refused a session opened by another tenant");
+                tracing::warn!(tenant = %tenant_name, "refused a session opened by another tenant");
                 return finish(log, plain(StatusCode::NOT_FOUND, "session not found\n"));
             }
-            // Unknown here: rmcp answers (404 for a session it does not have).
-            None => {}
+            None => {
+                return finish(log, plain(StatusCode::NOT_FOUND, "session not found\n"));
+            }
+        }
+    } else if parts.method == Method::POST && peek.method.as_deref() == Some("initialize") {
+        let admitted = admit_session(&app, &tenant_name);
+        for id in admitted.as_ref().unwrap_or_else(|gone| gone) {
+            let _ = app.session_manager.close_session(&id.as_str().into()).await;
+        }
+        match admitted {
+            Ok(_) => {}
+            Err(_) => {
+                return finish(
+                    log,
+                    busy(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "too many sessions; retry later\n",
+                        false,
+                    ),
+                );
+            }
         }
     }
 
-    let tenant_name = caller.tenant.name.clone();
     parts.extensions.insert(caller);
     let is_delete = parts.method == Method::DELETE;
     let request = axum::http::Request::from_parts(parts, Full::new(bytes));
@@ -910,16 +1097,76 @@ async fn mcp_endpoint(
             }
             (None, Some(new)) => {
                 if let Ok(new) = new.to_str() {
-                    if sessions.len() >= 10_000 {
-                        sessions.retain(|_, (_, used)| used.elapsed() < SESSION_IDLE);
-                    }
                     sessions.insert(new.to_owned(), (tenant_name, Instant::now()));
                 }
             }
             _ => {}
         }
     }
+    let response = match held {
+        Some((held, kind)) => {
+            let idle = (kind == Kind::Stream)
+                .then(|| Duration::from_secs(app.config.bounds.stream_idle_timeout));
+            let (rparts, body) = response.into_parts();
+            Response::from_parts(
+                rparts,
+                Body::new(Guarded::new(body, held, idle, app.hits.clone())),
+            )
+        }
+        None => response,
+    };
     finish(log, response)
+}
+
+/// Room for one more session of `tenant`: forgets sessions unused past
+/// `--session-idle-timeout`; at the tenant's cap, its least recently used session is
+/// closed. Returns the sessions to close in rmcp, as `Err` when the server holds
+/// `--max-sessions` and refuses the new one.
+///
+/// Why evict rather than refuse at the tenant's cap: only the tenant's own sessions are
+/// ever closed, so a flood hurts no one else, and a client that leaks sessions (never
+/// sends DELETE) keeps working instead of being locked out for the idle timeout.
+fn admit_session(app: &App, tenant: &str) -> Result<Vec<String>, Vec<String>> {
+    let bounds = &app.config.bounds;
+    let idle = Duration::from_secs(bounds.session_idle_timeout);
+    let mut sessions = app.sessions.lock().unwrap_or_else(|e| e.into_inner());
+    let mut closing: Vec<String> = sessions
+        .iter()
+        .filter(|(_, (_, used))| used.elapsed() >= idle)
+        .map(|(id, _)| id.clone())
+        .collect();
+    for id in &closing {
+        sessions.remove(id);
+    }
+    let mut mine: Vec<(&String, Instant)> = sessions
+        .iter()
+        .filter(|(_, (owner, _))| owner == tenant)
+        .map(|(id, (_, used))| (id, *used))
+        .collect();
+    if mine.len() >= bounds.max_sessions_per_tenant as usize {
+        mine.sort_by_key(|(_, used)| *used);
+        let over = mine.len() + 1 - bounds.max_sessions_per_tenant as usize;
+        let oldest: Vec<String> = mine
+            .iter()
+            .take(over)
+            .map(|(id, _)| (*id).clone())
+            .collect();
+        for id in &oldest {
+            sessions.remove(id);
+        }
+        app.hits.hit(
+            "--max-sessions-per-tenant",
+            "closed a tenant's least recently used session",
+        );
+        closing.extend(oldest);
+    } else if sessions.len() >= bounds.max_sessions as usize {
+        app.hits.hit(
+            "--max-sessions",
+            "refused a new session: the server is full",
+        );
+        return Err(closing);
+    }
+    Ok(closing)
 }
 
 impl Auth {

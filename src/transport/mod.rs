@@ -3,9 +3,11 @@
 //!
 //! - [`http`]: the listener, the axum app (`/mcp`, `/healthz`, `/readyz`, protected-resource
 //!   metadata), access logs, graceful shutdown.
+//! - [`limits`]: what one caller may hold (connections, sessions, streams, calls, unread answers).
 //! - [`routed`]: the MCP handler that serves each request on its caller's tenant.
 
 pub mod http;
+pub mod limits;
 pub mod routed;
 
 use std::path::PathBuf;
@@ -47,6 +49,10 @@ pub struct ServeArgs {
     /// `--auth oauth`: where the issuer publishes its signing keys. Default: the jwks_uri of the issuer's OpenID or OAuth metadata.
     #[arg(long, value_name = "URL")]
     pub jwks_url: Option<String>,
+
+    /// `--auth oauth`: seconds after which the issuer's keys are fetched again, so a key it withdraws stops working.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400), value_name = "SECONDS")]
+    pub jwks_refresh: u64,
 
     /// `--auth oauth`: the claim that names the tenant (sub, or a claim such as a group; an array claim picks its first value that is a tenant).
     #[arg(long, default_value = "sub", value_name = "CLAIM")]
@@ -92,7 +98,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600), value_name = "SECONDS")]
     pub body_timeout: u64,
 
-    /// Most connections open at once; more wait in the listen queue.
+    /// Most authenticated connections open at once; one more is answered 503 with Retry-After.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000), value_name = "N")]
     pub max_connections: u32,
 
@@ -107,4 +113,8 @@ pub struct ServeArgs {
     /// Tool calls a tenant may start at once after a quiet spell.
     #[arg(long, default_value_t = 40, value_name = "N")]
     pub rate_burst: u32,
+
+    /// What one caller may hold: connections, sessions, streams, calls in flight.
+    #[command(flatten)]
+    pub bounds: limits::BoundArgs,
 }

@@ -65,6 +65,10 @@ pub async fn try_start(
     for (k, v) in env {
         cmd.env(k, v);
     }
+    // `("RUST_LOG", "")`: no RUST_LOG at all, to test the default log level.
+    if env.contains(&("RUST_LOG", "")) {
+        cmd.env_remove("RUST_LOG");
+    }
     let mut child = cmd.spawn().expect("spawn stripe-mcp");
     let stderr = child.stderr.take().unwrap();
     let log = Arc::new(Mutex::new(String::new()));
