@@ -23,6 +23,7 @@ pub async fn run(client: &Client) -> Result<CheckReport, ToolError> {
         mode: client.mode(),
         restricted_key: client.key_is_restricted(),
         idempotency_key: None,
+        call: None,
     };
     // Only whether the key is accepted matters here, not the balance's shape.
     client

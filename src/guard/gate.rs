@@ -118,6 +118,7 @@ fn stripe_error(client: &Client, err: stripe::Error) -> ToolError {
             mode: client.mode(),
             restricted_key: client.key_is_restricted(),
             idempotency_key: None,
+            call: None,
         },
     )
 }

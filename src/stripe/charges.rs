@@ -77,6 +77,31 @@ pub struct Charge {
     /// True in live mode.
     #[serde(default)]
     pub livemode: bool,
+    /// How it was paid: the method's type and, for a card, its brand and last 4.
+    #[serde(default)]
+    pub payment_method_details: Option<PaymentMethodDetails>,
+}
+
+/// `payment_method_details`: the type, and the card's own details when it is a card.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PaymentMethodDetails {
+    /// card, sepa_debit, us_bank_account, ...
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    /// Present for card payments.
+    #[serde(default)]
+    pub card: Option<CardDetails>,
+}
+
+/// The card a charge was paid with (never the full number).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CardDetails {
+    /// visa, mastercard, amex, ...
+    #[serde(default)]
+    pub brand: Option<String>,
+    /// The last four digits.
+    #[serde(default)]
+    pub last4: Option<String>,
 }
 
 impl Client {

@@ -86,11 +86,22 @@ pub struct ChargeOutput {
     pub created: i64,
     /// True when real money moved.
     pub livemode: bool,
+    /// The payment method's type: card, sepa_debit, us_bank_account, ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_method_type: Option<String>,
+    /// For a card: visa, mastercard, amex, ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub card_brand: Option<String>,
+    /// For a card: its last four digits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub card_last4: Option<String>,
 }
 
 impl From<Charge> for ChargeOutput {
     fn from(c: Charge) -> Self {
         let outcome = c.outcome.unwrap_or_default();
+        let method = c.payment_method_details.unwrap_or_default();
+        let card = method.card.unwrap_or_default();
         ChargeOutput {
             amount: Money::new(c.amount, &c.currency),
             amount_refunded: Money::new(c.amount_refunded, &c.currency),
@@ -109,6 +120,9 @@ impl From<Charge> for ChargeOutput {
             metadata: c.metadata.unwrap_or_default(),
             created: c.created,
             livemode: c.livemode,
+            payment_method_type: method.kind,
+            card_brand: card.brand,
+            card_last4: card.last4,
         }
     }
 }

@@ -43,7 +43,7 @@ pub struct GetCheckoutSessionArgs {
 pub struct ExpireCheckoutSessionArgs {
     /// The open Checkout Session (cs_...) whose payment link should stop working.
     pub session: String,
-    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
+    /// Safe-retry key (e.g. your order id). Within 24 h (10 min for the default, derived from the arguments) an identical call is a replay, not a new write; a new key makes a new write.
     pub idempotency_key: Option<String>,
 }
 
@@ -233,7 +233,7 @@ pub struct InitiateCheckoutArgs {
     pub success_url: Option<String>,
     /// Back link. Default {APP_BASE_URL}/cancel.
     pub cancel_url: Option<String>,
-    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
+    /// Safe-retry key (e.g. your order id). Within 24 h (10 min for the default, derived from the arguments) an identical call is a replay, not a new write; a new key makes a new write.
     pub idempotency_key: Option<String>,
 }
 
@@ -373,7 +373,7 @@ pub fn build_request(
                     return Err(ToolError::invalid(
                         "subscription mode needs recurring price ids (price_...) in line_items, not inline pricing",
                     )
-                    .with_hint("Create a recurring price in the Dashboard (Product catalog) or with the API, then pass its id as price."));
+                    .with_hint("Create a recurring price with create_price (recurring), or find one with list_prices, then pass its id as price."));
                 }
                 let name = item.product_name.ok_or_else(|| {
                     ToolError::invalid(format!(

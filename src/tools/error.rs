@@ -98,8 +98,134 @@ pub struct ErrorContext<'a> {
     pub mode: Mode,
     /// Restricted keys get a permission hint on 403.
     pub restricted_key: bool,
-    /// The write's key, echoed back.
+    /// The write's key, echoed back. Present exactly when the call writes: a read's
+    /// hint never says it "may have been applied".
     pub idempotency_key: Option<&'a IdempotencyKey>,
+    /// The call that failed, when known: its hint can then name what the agent gave
+    /// (an id or none, which arguments) and which tool to use instead.
+    pub call: Option<&'a CallSituation>,
+}
+
+/// What a hint needs to know about the call that failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallSituation {
+    /// The tool's name.
+    pub tool: String,
+    /// The names of the arguments the agent passed.
+    pub args: Vec<String>,
+    /// The Stripe ids (cus_..., pi_...) among the argument values.
+    pub ids: Vec<String>,
+}
+
+impl CallSituation {
+    /// The situation of a call to `tool` with `args`.
+    pub fn of(tool: &str, args: &serde_json::Map<String, serde_json::Value>) -> Self {
+        CallSituation {
+            tool: tool.to_owned(),
+            args: args.keys().cloned().collect(),
+            ids: args
+                .values()
+                .filter_map(serde_json::Value::as_str)
+                .filter(|v| looks_like_id(v))
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+}
+
+/// True for `prefix_rest` with a lowercase prefix and an alphanumeric rest: a Stripe id.
+fn looks_like_id(v: &str) -> bool {
+    let Some((prefix, rest)) = v.split_once('_') else {
+        return false;
+    };
+    !prefix.is_empty()
+        && prefix.len() <= 8
+        && prefix.bytes().all(|b| b.is_ascii_lowercase())
+        && rest.len() >= 2
+        && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The list tool that finds objects of an id's prefix.
+pub const FIND_BY_PREFIX: &[(&str, &str)] = &[
+    ("cus_", "list_customers"),
+    ("pi_", "list_payment_intents"),
+    ("ch_", "list_charges"),
+    ("py_", "list_charges"),
+    ("re_", "list_refunds"),
+    ("cs_", "list_checkout_sessions"),
+    ("in_", "list_invoices"),
+    ("sub_", "list_subscriptions"),
+    ("prod_", "list_products"),
+    ("price_", "list_prices"),
+    ("po_", "list_payouts"),
+    ("dp_", "list_disputes"),
+    ("du_", "list_disputes"),
+    ("txn_", "list_balance_transactions"),
+];
+
+/// Parameters this server adds to a tool's request on its own: `(tool, Stripe parameter,
+/// the argument that, when the agent passes it, means the server did not add it ("" for
+/// none), what to do instead)`. When Stripe refuses one of these, the hint says the
+/// server sent it and how to avoid it.
+pub const ADDED_PARAMS: &[(&str, &str, &str, &str)] = &[
+    (
+        "create_payment_intent",
+        "automatic_payment_methods",
+        "payment_method_types",
+        "pass payment_method_types (e.g. [\"card\"]) and it is sent instead",
+    ),
+    (
+        "summarize_balance_transactions",
+        "created",
+        "",
+        "use list_balance_transactions, which sends no date filter, and add up its pages",
+    ),
+    (
+        "summarize_subscriptions",
+        "expand",
+        "",
+        "use list_subscriptions, which expands nothing",
+    ),
+    (
+        "list_overdue_invoices",
+        "due_date",
+        "",
+        "use list_invoices (status open) and compare due dates yourself",
+    ),
+    (
+        "initiate_checkout",
+        "success_url",
+        "success_url",
+        "pass success_url (an absolute https:// URL)",
+    ),
+    (
+        "initiate_checkout",
+        "cancel_url",
+        "cancel_url",
+        "pass cancel_url (an absolute https:// URL)",
+    ),
+    ("initiate_checkout", "mode", "mode", "pass mode"),
+];
+
+/// The hint for a refusal of a parameter the server added to this call, if it was one.
+fn added_param_hint(call: &CallSituation, param: &str, message: &str) -> Option<String> {
+    let words: Vec<&str> = message
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .collect();
+    ADDED_PARAMS
+        .iter()
+        .filter(|(tool, ..)| *tool == call.tool)
+        .filter(|(_, _, unless, _)| unless.is_empty() || !call.args.iter().any(|a| a == unless))
+        .find(|(_, added, ..)| {
+            param == *added
+                || param.starts_with(&format!("{added}["))
+                || words.contains(added)
+        })
+        .map(|(_, added, _, instead)| {
+            format!(
+                "Stripe refused {added}, which this server added to the request (you did not pass it): {instead}."
+            )
+        })
 }
 
 impl ToolError {
@@ -184,7 +310,6 @@ impl IntoContents for ToolError {
 fn map(err: stripe::Error, cx: ErrorContext<'_>) -> ToolError {
     use stripe::retry::{Outcome, is_retryable};
     let idempotency_key = cx.idempotency_key.map(|k| k.as_str().to_owned());
-    let mode = cx.mode;
     match err {
         stripe::Error::Api {
             status,
@@ -253,9 +378,11 @@ fn map(err: stripe::Error, cx: ErrorContext<'_>) -> ToolError {
             idempotency_key,
             stripe: None,
             limit: None,
-            hint: Some(format!(
-                "The request reached Stripe and may have been applied. Look it up in the Dashboard ({mode} mode) by its request id before trying again."
-            )),
+            hint: Some(if cx.idempotency_key.is_some() {
+                "The write reached Stripe and may have been applied: call the tool again with the same idempotency_key, and Stripe returns the original result instead of writing twice.".to_owned()
+            } else {
+                "A read changes nothing in Stripe: try again; if it persists, check --api-base (STRIPE_API_BASE) points at Stripe's API.".to_owned()
+            }),
         },
         stripe::Error::Encode(message) => ToolError {
             idempotency_key,
@@ -290,7 +417,7 @@ fn map(err: stripe::Error, cx: ErrorContext<'_>) -> ToolError {
             http_status: Some(status),
             request_id,
             hint: Some(if idempotency_key.is_some() {
-                format!("No real Stripe answer is this large. The request may have been applied: look it up in the Dashboard ({mode} mode) before trying again.")
+                "No real Stripe answer is this large. The write may have been applied: check --api-base, then call again with the same idempotency_key, which Stripe applies at most once.".to_owned()
             } else {
                 "No real Stripe answer is this large: check --api-base, or ask for fewer items with a smaller limit.".to_owned()
             }),
@@ -345,6 +472,12 @@ fn hint(
     };
     let code = error.and_then(|e| e.code.as_deref()).unwrap_or("");
     let param = error.and_then(|e| e.param.as_deref()).unwrap_or("");
+    let write = cx.idempotency_key.is_some();
+    if kind == ErrorKind::InvalidArgument
+        && let Some(hint) = cx.call.and_then(|c| added_param_hint(c, param, message))
+    {
+        return Some(hint);
+    }
     Some(match kind {
         ErrorKind::Authentication => {
             "Stripe refused the API key. Use a secret key (sk_test_... or sk_live_...) or a restricted key (rk_...) from Dashboard → Developers → API keys, copied whole without spaces; a publishable key (pk_...) cannot be used, and a rolled or deleted key stops working. Restart the server with the new key.".to_owned()
@@ -363,9 +496,21 @@ fn hint(
                 format!(
                     "Test/live mismatch: this server's key is a {mode}-mode key and the id belongs to {other} mode. Ids from test mode do not exist in live mode and vice versa: use the {other}-mode key, or an id created in {mode} mode."
                 )
+            } else if let Some(call) = cx.call.filter(|c| c.ids.is_empty()) {
+                not_found_without_id(&call.tool)
             } else {
+                let id = cx
+                    .call
+                    .and_then(|c| c.ids.iter().find(|id| message.contains(id.as_str())).or(c.ids.first()))
+                    .map(String::as_str)
+                    .unwrap_or("");
+                let find = FIND_BY_PREFIX
+                    .iter()
+                    .find(|(p, _)| id.starts_with(p))
+                    .map(|(_, tool)| format!(" {tool} finds the right one."))
+                    .unwrap_or_default();
                 format!(
-                    "No such object in {mode} mode on this account. Check the id and its prefix (cus_ customer, pi_ payment intent, ch_ charge, re_ refund, cs_ checkout session); ids from test mode do not exist in live mode and vice versa."
+                    "No such object in {mode} mode on this account. Check the id and its prefix (cus_ customer, pi_ payment intent, ch_ charge, re_ refund, cs_ checkout session); ids from test mode do not exist in live mode and vice versa.{find}"
                 )
             }
         }
@@ -373,14 +518,23 @@ fn hint(
         ErrorKind::RateLimited => {
             "Too many requests to Stripe. Wait a few seconds and try again, and fetch fewer pages at once.".to_owned()
         }
+        ErrorKind::IdempotencyConflict if !write => {
+            "Stripe reported a conflict of idempotency keys, though a read sends none: try again once; if it repeats, check --api-base.".to_owned()
+        }
         ErrorKind::IdempotencyConflict => {
             "This idempotency_key was already used with different parameters. If this is a new operation, call again with a new idempotency_key (or none to get a fresh one); to repeat the earlier call, send exactly its parameters.".to_owned()
         }
-        ErrorKind::StripeUnavailable if status == 409 => {
+        ErrorKind::StripeUnavailable if status == 409 && write => {
             "Another request was changing the same object at the same moment. Try again in a moment with the same idempotency_key.".to_owned()
         }
+        ErrorKind::StripeUnavailable if status == 409 => {
+            "Another request was changing the same object at the same moment. Try again in a moment.".to_owned()
+        }
+        ErrorKind::StripeUnavailable if write => {
+            "Stripe had a problem on its side; the write may or may not have been applied. Call again with the same idempotency_key: Stripe applies it at most once. See status.stripe.com if it persists.".to_owned()
+        }
         ErrorKind::StripeUnavailable => {
-            "Stripe had a problem on its side. Try again shortly with the same idempotency_key; see status.stripe.com if it persists.".to_owned()
+            "Stripe had a problem on its side; this read changed nothing. Try again shortly; see status.stripe.com if it persists.".to_owned()
         }
         ErrorKind::InvalidArgument if param.contains("amount") || code.starts_with("amount_") => {
             "Amounts are integers in the currency's smallest unit: 4999 means $49.99 (cents) and 25 means $0.25; zero-decimal currencies like jpy take the whole amount (500 means ¥500). Stripe's minimum charge is about 50 cents in most currencies.".to_owned()
@@ -396,6 +550,15 @@ fn hint(
         }
         _ => return None,
     })
+}
+
+/// The hint for a 404 on a call that gave no id: the id is not what is wrong.
+fn not_found_without_id(tool: &str) -> String {
+    if tool == "search_stripe_resources" {
+        "No id was given, so no id is wrong: Stripe has no search for this resource on this account (search is not offered in every region). Use the list tools' filters instead, e.g. list_customers by email, list_charges or list_payment_intents by customer.".to_owned()
+    } else {
+        "No id was given, so no id is wrong: Stripe has nothing at this path for this account. Check the resource and the filters.".to_owned()
+    }
 }
 
 /// What a decline code means for the customer, and what to tell them.
@@ -445,6 +608,7 @@ mod tests {
             mode: Mode::Test,
             restricted_key: false,
             idempotency_key: None,
+            call: None,
         }
     }
 
@@ -696,5 +860,61 @@ mod tests {
             },
         );
         assert!(e.hint.unwrap().contains("restricted key"));
+    }
+
+    #[test]
+    fn each_parameter_the_server_adds_is_explained_when_stripe_refuses_it_and_only_then() {
+        for (tool, added, unless, instead) in ADDED_PARAMS {
+            let refusal = |param: &str| {
+                let mut e = api(ErrorType::InvalidRequestError, Some("parameter_unknown"));
+                e.param = Some(param.into());
+                e.message = Some(format!("Received unknown parameter: {param}"));
+                stripe::Error::Api {
+                    status: 400,
+                    request_id: None,
+                    error: Some(Box::new(e)),
+                    should_retry: None,
+                }
+            };
+            let hint_for = |args: serde_json::Value, param: &str| {
+                let call = CallSituation::of(tool, args.as_object().unwrap());
+                map(
+                    refusal(param),
+                    ErrorContext {
+                        call: Some(&call),
+                        ..cx()
+                    },
+                )
+                .hint
+                .unwrap_or_default()
+            };
+            let hint = hint_for(serde_json::json!({}), added);
+            assert!(
+                hint.contains("this server added") && hint.contains(instead),
+                "{tool} {added}: {hint}"
+            );
+            let nested = hint_for(serde_json::json!({}), &format!("{added}[enabled]"));
+            assert!(
+                nested.contains("this server added"),
+                "{tool} {added}: {nested}"
+            );
+            if !unless.is_empty() {
+                let passed = hint_for(serde_json::json!({ *unless: "x" }), added);
+                assert!(
+                    !passed.contains("this server added"),
+                    "{tool} {added}: {passed}"
+                );
+            }
+            // Another tool's refusal of the same name is not the server's doing.
+            let other = CallSituation::of("stripe_api_read", &serde_json::Map::new());
+            let e = map(
+                refusal(added),
+                ErrorContext {
+                    call: Some(&other),
+                    ..cx()
+                },
+            );
+            assert!(!e.hint.unwrap_or_default().contains("this server added"));
+        }
     }
 }

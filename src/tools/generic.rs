@@ -59,7 +59,7 @@ pub struct WriteArgs {
     pub path: String,
     /// Form parameters as a JSON object (POST only), sent in Stripe's form style: {"name": "Jane", "metadata": {"order": "42"}, "items": [{"price": "price_1"}]}. Values are strings, integers, booleans, nested objects or arrays; amounts are integers in the smallest currency unit (4999 = $49.99); send "" to unset a field.
     pub params: Option<Map<String, Value>>,
-    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
+    /// Safe-retry key (e.g. your order id). Within 24 h (10 min for the default, derived from the arguments) an identical call is a replay, not a new write; a new key makes a new write.
     pub idempotency_key: Option<String>,
     /// Send a path or params newer than this server's API index (checked otherwise); refused while spending limits are set.
     pub allow_unknown_params: Option<bool>,

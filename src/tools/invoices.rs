@@ -100,7 +100,7 @@ pub struct CreateInvoiceArgs {
     pub pending_invoice_items_behavior: Option<PendingItemsBehavior>,
     /// Key-value notes (≤50 keys; keys ≤40, values ≤500 chars).
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
+    /// Safe-retry key (e.g. your order id). Within 24 h (10 min for the default, derived from the arguments) an identical call is a replay, not a new write; a new key makes a new write.
     pub idempotency_key: Option<String>,
 }
 
@@ -166,7 +166,7 @@ pub struct CreateInvoiceItemArgs {
     pub invoice: Option<String>,
     /// Key-value notes (≤50 keys; keys ≤40, values ≤500 chars).
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
+    /// Safe-retry key (e.g. your order id). Within 24 h (10 min for the default, derived from the arguments) an identical call is a replay, not a new write; a new key makes a new write.
     pub idempotency_key: Option<String>,
 }
 
@@ -283,7 +283,7 @@ pub struct FinalizeInvoiceArgs {
     pub invoice: String,
     /// true: Stripe then charges or emails it; false: it stays open.
     pub auto_advance: Option<bool>,
-    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
+    /// Safe-retry key (e.g. your order id). Within 24 h (10 min for the default, derived from the arguments) an identical call is a replay, not a new write; a new key makes a new write.
     pub idempotency_key: Option<String>,
 }
 

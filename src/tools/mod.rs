@@ -26,6 +26,7 @@ pub mod resources;
 pub mod search;
 pub mod subscriptions;
 pub mod summaries;
+pub mod times;
 pub mod ui;
 
 use std::{borrow::Cow, collections::BTreeMap};

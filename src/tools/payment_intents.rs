@@ -60,7 +60,7 @@ pub struct CreatePaymentIntentArgs {
     pub allow_redirects: Option<AllowRedirects>,
     /// Only these method types, e.g. ["card"] (not with allow_redirects). Default: the Dashboard's.
     pub payment_method_types: Option<Vec<String>>,
-    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
+    /// Safe-retry key (e.g. your order id). Within 24 h (10 min for the default, derived from the arguments) an identical call is a replay, not a new write; a new key makes a new write.
     pub idempotency_key: Option<String>,
 }
 
@@ -74,7 +74,7 @@ pub struct ConfirmPaymentIntentArgs {
     pub payment_method: Option<String>,
     /// Where the customer returns after a redirect; needed if redirects are allowed.
     pub return_url: Option<String>,
-    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
+    /// Safe-retry key (e.g. your order id). Within 24 h (10 min for the default, derived from the arguments) an identical call is a replay, not a new write; a new key makes a new write.
     pub idempotency_key: Option<String>,
 }
 
@@ -107,7 +107,7 @@ pub struct CancelPaymentIntentArgs {
     pub payment_intent: String,
     /// Why: "abandoned", "duplicate", "fraudulent" or "requested_by_customer".
     pub cancellation_reason: Option<CancellationReason>,
-    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
+    /// Safe-retry key (e.g. your order id). Within 24 h (10 min for the default, derived from the arguments) an identical call is a replay, not a new write; a new key makes a new write.
     pub idempotency_key: Option<String>,
 }
 

@@ -152,7 +152,7 @@ pub struct CreateRefundArgs {
     pub reason: Option<RefundReason>,
     /// Key-value notes (≤50 keys; keys ≤40, values ≤500 chars).
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
+    /// Safe-retry key (e.g. your order id). Within 24 h (10 min for the default, derived from the arguments) an identical call is a replay, not a new write; a new key makes a new write.
     pub idempotency_key: Option<String>,
 }
 
@@ -192,7 +192,7 @@ pub fn build_request(args: CreateRefundArgs) -> Result<(CreateRefund, Idempotenc
             return Err(ToolError::invalid(
                 "say which payment to refund: payment_intent (pi_...) or charge (ch_...)",
             )
-            .with_hint("Find the payment first, e.g. with list_customers and the Dashboard, or a payment intent id from the order."));
+            .with_hint("Find the payment first: list_charges or list_payment_intents (filter by customer; list_customers finds the customer by email) give its ch_ or pi_ id."));
         }
     };
     let amount = match args.amount {

@@ -169,7 +169,7 @@ pub struct CreateSubscriptionArgs {
     pub payment_behavior: Option<PaymentBehavior>,
     /// Key-value notes (≤50 keys; keys ≤40, values ≤500 chars).
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
+    /// Safe-retry key (e.g. your order id). Within 24 h (10 min for the default, derived from the arguments) an identical call is a replay, not a new write; a new key makes a new write.
     pub idempotency_key: Option<String>,
 }
 
@@ -378,7 +378,7 @@ pub struct UpdateSubscriptionArgs {
     pub proration_behavior: Option<ProrationBehavior>,
     /// Metadata to merge; "" removes a key.
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
+    /// Safe-retry key (e.g. your order id). Within 24 h (10 min for the default, derived from the arguments) an identical call is a replay, not a new write; a new key makes a new write.
     pub idempotency_key: Option<String>,
 }
 
@@ -490,7 +490,7 @@ pub struct CancelSubscriptionArgs {
     pub invoice_now: Option<bool>,
     /// Immediate cancellation only: credit the customer for the unused time of the period.
     pub prorate: Option<bool>,
-    /// Safe-retry key (e.g. your order id): the same key never writes twice (24 h). Default: derived from the arguments, the same for 10 min.
+    /// Safe-retry key (e.g. your order id). Within 24 h (10 min for the default, derived from the arguments) an identical call is a replay, not a new write; a new key makes a new write.
     pub idempotency_key: Option<String>,
 }
 

@@ -128,8 +128,11 @@ pub struct SummarizeBalanceOutput {
     /// Per day or week, oldest first, when group_by was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by_period: Option<Vec<PeriodTotals>>,
-    /// Every transaction in the period was read.
+    /// Every transaction in the period was read; this many were counted.
     pub transactions: u64,
+    /// Transactions Stripe returned from outside the period, not counted: the server
+    /// re-checks its own window whatever the upstream's filter did.
+    pub dropped_outside_period: u64,
     /// The bound on transactions read; a longer period is refused, not cut short.
     pub max_transactions: u64,
     /// How the figures add up.
@@ -355,10 +358,16 @@ fn bucket(created: i64, tz: &TimeZone, group_by: GroupBy) -> String {
 struct Books {
     totals: BTreeMap<String, Sums>,
     periods: BTreeMap<String, BTreeMap<String, Sums>>,
+    /// Transactions outside the period, not counted.
+    dropped: u64,
 }
 
 impl Books {
     fn add(&mut self, t: &Txn, period: &Period) -> Result<(), ToolError> {
+        if !(period.start..period.end).contains(&t.created) {
+            self.dropped += 1;
+            return Ok(());
+        }
         self.totals.entry(t.currency.clone()).or_default().add(t)?;
         if let Some(g) = period.group_by {
             self.periods
@@ -398,9 +407,19 @@ impl Books {
                     .collect()
             }),
             totals: per_currency(self.totals),
-            transactions,
+            transactions: transactions.saturating_sub(self.dropped),
+            dropped_outside_period: self.dropped,
             max_transactions: MAX_TRANSACTIONS,
-            note: "Minor units, signed as Stripe books them. net_before_payouts = charges + refunds + disputes + adjustments - fees; net = net_before_payouts + payouts = the sum of every transaction's net.".to_owned(),
+            note: {
+                let mut note = "Minor units, signed as Stripe books them. net_before_payouts = charges + refunds + disputes + adjustments - fees; net = net_before_payouts + payouts = the sum of every transaction's net.".to_owned();
+                if self.dropped > 0 {
+                    note.push_str(&format!(
+                        " {} transaction(s) Stripe returned were outside the period and are not counted.",
+                        self.dropped
+                    ));
+                }
+                note
+            },
         }
     }
 }
