@@ -374,7 +374,6 @@ pub struct BoundArgs {
     pub write_timeout: u64,
 }
 
-
 /// `--confirm`: when a person is asked.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
