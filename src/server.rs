@@ -875,7 +875,7 @@ impl StripeMcp {
             context.clone(),
             request.request_state.clone(),
             request.input_responses.clone(),
-            Some(self.client.key_fingerprint()),
+            Some(caller_of(&context).unwrap_or_else(|| self.client.key_fingerprint())),
         ));
         let tool_name = request.name.to_string();
         let call = async {
@@ -1346,4 +1346,15 @@ mod tests {
             assert_eq!(grouped, !EXPLICIT_ONLY.contains(&tool.as_str()), "{tool}");
         }
     }
+}
+
+/// Who is calling, for the audit row: the OAuth subject the HTTP layer attached to the
+/// request (`sub:<subject>`), or `None` where there is none (stdio, keys, tenant tokens:
+/// the key fingerprint stands in).
+fn caller_of(context: &RequestContext<RoleServer>) -> Option<String> {
+    context
+        .extensions
+        .get::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<crate::store::Subject>())
+        .map(|s| format!("sub:{}", s.0))
 }

@@ -447,3 +447,53 @@ async fn without_a_tenants_file_every_valid_token_acts_on_the_servers_own_key() 
     let log = server.wait_log("tool=get_balance tenant=oauth").await;
     assert!(log.contains("tool=get_balance tenant=oauth"), "{log}");
 }
+
+/// The audit row of a write names the OAuth subject that made it, not only the tenant.
+#[tokio::test]
+async fn an_audit_row_names_the_oauth_subject_that_wrote() {
+    let k1 = new_key("k1");
+    let idp = idp(&[&k1]).await;
+    let stripe = stripe().await;
+    let issuer = idp.uri();
+    let db = common::temp_db("oauth-audit-subject");
+    let db_arg = db.to_str().unwrap().to_owned();
+    let server = start(
+        &stripe.uri(),
+        &[
+            "--auth",
+            "oauth",
+            "--issuer",
+            &issuer,
+            "--audience",
+            AUDIENCE,
+            "--db",
+            &db_arg,
+            "--confirm",
+            "never",
+        ],
+        &[("STRIPE_SECRET_KEY", KEY)],
+    )
+    .await;
+    let token = k1.sign(&claims(&issuer, "alice", "stripe:read stripe:write"));
+    let client = connect(&server.url(), Some(&token), Generation::Sessions20251125).await;
+    common::ok(
+        &call(
+            &client,
+            "create_refund",
+            json!({"charge": "ch_1", "amount": 100}),
+        )
+        .await,
+    );
+    client.cancel().await.unwrap();
+    let out = std::process::Command::new(common::bin())
+        .args(["audit", "--db", &db_arg, "--json"])
+        .env_remove("STRIPE_SECRET_KEY")
+        .output()
+        .unwrap();
+    let rows = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        rows.lines()
+            .any(|l| l.contains("\"sub:alice\"") && l.contains("/v1/refunds")),
+        "no audit row names the subject: {rows}"
+    );
+}
