@@ -1309,6 +1309,17 @@ fn simplify_input(
     }
 }
 
+/// Who is calling, for the audit row: the OAuth subject the HTTP layer attached to the
+/// request (`sub:<subject>`), or `None` where there is none (stdio, keys, tenant tokens:
+/// the key fingerprint stands in).
+fn caller_of(context: &RequestContext<RoleServer>) -> Option<String> {
+    context
+        .extensions
+        .get::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<crate::store::Subject>())
+        .map(|s| format!("sub:{}", s.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1346,15 +1357,4 @@ mod tests {
             assert_eq!(grouped, !EXPLICIT_ONLY.contains(&tool.as_str()), "{tool}");
         }
     }
-}
-
-/// Who is calling, for the audit row: the OAuth subject the HTTP layer attached to the
-/// request (`sub:<subject>`), or `None` where there is none (stdio, keys, tenant tokens:
-/// the key fingerprint stands in).
-fn caller_of(context: &RequestContext<RoleServer>) -> Option<String> {
-    context
-        .extensions
-        .get::<axum::http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<crate::store::Subject>())
-        .map(|s| format!("sub:{}", s.0))
 }
