@@ -66,6 +66,12 @@ fn book() -> Vec<Value> {
 /// paid order's live session.
 async fn mock() -> MockServer {
     let stripe = common::mock_stripe().await;
+    // With --db the books are kept per account: the summary asks whose key this is.
+    Mock::given(method("GET"))
+        .and(path("/v1/account"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(common::fixture("account.json")))
+        .mount(&stripe)
+        .await;
     Mock::given(method("GET"))
         .and(path("/v1/balance_transactions"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
