@@ -1022,6 +1022,11 @@ pub async fn decide(client: &Client, planned: &Planned, lookups: bool) -> Result
         return Ok(d);
     };
     if !lookups {
+        // Nothing capped and nobody asked: the audit row still says what was asked for
+        // (a refund's `amount`; its currency is the charge's, not looked up here).
+        if d.amount.is_none() && matches!(from, From::ChargeRefund) {
+            d.amount = int_param(&planned.params, "amount");
+        }
         return Ok(d);
     }
     let p = &planned.params;

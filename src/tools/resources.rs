@@ -166,8 +166,12 @@ fn read_error(e: ToolError) -> ErrorData {
 }
 
 fn json_contents(uri: &str, value: &impl Serialize) -> Result<ReadResourceResult, ErrorData> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| ErrorData::internal_error(format!("could not encode: {e}"), None))?;
+    let encode =
+        |e: serde_json::Error| ErrorData::internal_error(format!("could not encode: {e}"), None);
+    // The same object as its tool gives: times with their RFC 3339 twins.
+    let mut value = serde_json::to_value(value).map_err(encode)?;
+    super::times::add_twins(&mut value);
+    let text = serde_json::to_string_pretty(&value).map_err(encode)?;
     Ok(ReadResourceResult::new(vec![
         ResourceContents::text(text, uri).with_mime_type("application/json"),
     ]))
