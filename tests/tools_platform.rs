@@ -47,8 +47,9 @@ async fn list_disputes_filters_by_payment_intent_and_returns_compact_disputes_wi
     );
     let disputes = out["disputes"].as_array().unwrap();
     assert_eq!(disputes.len(), 2);
+    assert_eq!(disputes[0]["evidence_due_by_utc"], "2023-11-24T22:13:20Z");
     assert_eq!(
-        disputes[0],
+        without_utc(&disputes[0]),
         json!({
             "id": "dp_fixture1", "status": "needs_response", "reason": "product_not_received",
             "amount": {"amount": 4999, "currency": "usd", "display": "$49.99"},
@@ -278,7 +279,7 @@ async fn search_stripe_resources_sends_the_query_and_returns_compact_matches_and
         ])
     );
     assert_eq!(
-        out,
+        without_utc(&out),
         json!({
             "resource": "customers",
             "matches": [{"id": "cus_search1", "object": "customer", "email": "jane@example.com",
@@ -355,7 +356,8 @@ async fn fetch_stripe_resource_picks_the_endpoint_from_the_prefix_and_returns_th
     assert_eq!(out["id"], json!(id));
     assert_eq!(out["object"], "customer");
     assert_eq!(out["path"], json!(format!("/v1/customers/{id}")));
-    assert_eq!(out["resource"], customer);
+    assert_eq!(out["resource"]["created_utc"], "2023-11-14T22:13:20Z");
+    assert_eq!(without_utc(&out["resource"]), customer);
     let out = ok(&server
         .call("fetch_stripe_resource", json!({"id": "dp_fixture1"}))
         .await);
@@ -644,4 +646,19 @@ async fn bad_input_to_every_platform_tool_is_refused_before_any_request_is_sent(
     assert!(stripe.received_requests().await.unwrap().is_empty());
     server.stop().await;
     explicit.stop().await;
+}
+
+/// `v` without the RFC 3339 twins (`*_utc`) the server adds beside every Unix time
+/// (tests/agent_reads.rs covers them), to compare with Stripe's own shape.
+fn without_utc(v: &Value) -> Value {
+    match v {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| !k.ends_with("_utc"))
+                .map(|(k, v)| (k.clone(), without_utc(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_utc).collect()),
+        other => other.clone(),
+    }
 }
