@@ -61,6 +61,10 @@ impl Server {
             .env("STRIPE_SECRET_KEY", KEY)
             .env(self.base_env, base)
             .env("RUST_LOG", "warn")
+            // The stand-ins have no rate limit: without this, our per-key read budget
+            // (Stripe's documented 25 reads/s in test mode) would pace the loop, and what
+            // is measured here is the server's own overhead. Others ignore it.
+            .env("STRIPE_MCP_READ_RATE", "10000")
             .current_dir(std::env::temp_dir())
             .stderr(Stdio::null());
         cmd
