@@ -436,6 +436,9 @@ async fn start_ours(api_base: &str) -> Target {
         .env("STRIPE_SECRET_KEY", KEY)
         .env("STRIPE_API_BASE", api_base)
         .env("RUST_LOG", "info,rmcp=warn")
+        // The responder has no rate limit; the per-key read budget (Stripe's 25 reads/s in
+        // test mode) would otherwise cap every client of this one key together.
+        .env("STRIPE_MCP_READ_RATE", "10000")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
