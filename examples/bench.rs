@@ -13,7 +13,9 @@
 //!   skipped, with the reason, when it or `node` is missing);
 //! - `BENCH_PRELOAD`: `scripts/bench-preload.js`, which points the official
 //!   server's Stripe SDK at the stand-in;
-//! - `LOCALSTRIPE_URL`: a running localstripe (its rows are skipped without it).
+//! - `LOCALSTRIPE_URL`: a running localstripe (its rows are skipped without it);
+//! - `BENCH_STRIPE_MCP`: another `stripe-mcp` binary to measure (default: the one
+//!   built beside this program), e.g. an older build for a before/after comparison.
 //!
 //! Figures are medians over repeated runs; peak RSS is `VmHWM` from
 //! `/proc/<pid>/status`. The pure-overhead figures use an in-process responder
@@ -86,6 +88,8 @@ struct Figures {
     list_bytes: Option<usize>,
     /// (stand-in, tool) -> (median MCP µs, median direct µs, errors)
     latency: Vec<(String, String, f64, f64, usize)>,
+    /// Per latency row: the server's CPU time per call, µs (all its threads), when known.
+    cpu_us: Vec<Option<f64>>,
     /// (stand-in) -> (concurrent calls/s, sequential calls/s)
     throughput: Vec<(String, f64, f64)>,
     note: Vec<String>,
@@ -170,6 +174,19 @@ async fn rss_session(server: &Server, base: &str, calls: usize, f: &mut Figures)
     rpc.close(Duration::from_secs(5)).await;
 }
 
+/// CPU time the process `pid` has used so far, all threads, in ns (Linux's
+/// `/proc/<pid>/task/*/schedstat`); `None` elsewhere. Unlike a latency, it does not grow
+/// when other programs compete for the cores.
+fn cpu_ns(pid: u32) -> Option<u64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = 0;
+    for task in tasks.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
 /// Median time of `n` direct requests to the stand-in (keep-alive, same headers).
 async fn direct(http: &reqwest::Client, url: &str, n: usize) -> f64 {
     let mut t = Vec::with_capacity(n);
@@ -214,12 +231,17 @@ async fn latency(
         }
         let mut t = Vec::with_capacity(n);
         let mut errors = 0;
+        let cpu0 = cpu_ns(rpc.pid());
         for _ in 0..n {
             let t0 = Instant::now();
             let ok = call_ok(&rpc, tool, &args).await;
             t.push(t0.elapsed().as_secs_f64() * 1e6);
             errors += usize::from(!ok);
         }
+        let cpu = cpu0
+            .zip(cpu_ns(rpc.pid()))
+            .map(|(a, b)| b.saturating_sub(a) as f64 / 1e3 / n as f64);
+        f.cpu_us.push(cpu);
         let mcp = median(&mut t);
         let direct = direct(http, &format!("{base}{path}"), n).await;
         f.latency
@@ -303,11 +325,14 @@ fn official() -> Result<Server, String> {
 fn ours() -> Server {
     let exe = std::env::current_exe().expect("current exe");
     // target/<profile>/examples/bench -> target/<profile>/stripe-mcp
-    let bin = exe
-        .parent()
-        .and_then(|p| p.parent())
-        .map(|p| p.join("stripe-mcp"))
-        .expect("target dir");
+    let bin = match std::env::var_os("BENCH_STRIPE_MCP") {
+        Some(bin) => PathBuf::from(bin),
+        None => exe
+            .parent()
+            .and_then(|p| p.parent())
+            .map(|p| p.join("stripe-mcp"))
+            .expect("target dir"),
+    };
     assert!(
         bin.exists(),
         "{} not found: build it first (cargo build --release)",
@@ -554,6 +579,14 @@ fn print_table(
                 Some(v) => format!("< 1 ms: {}", if v < 1000.0 { "met" } else { "NOT met" }),
                 None => "< 1 ms".into(),
             },
+        );
+        let cpu = |f: &Figures| f.cpu_us.get(i).copied().flatten();
+        row(
+            format!("  server CPU per call, all threads ({label}, {stand_in})"),
+            cpu(ours).map_or("-".into(), |v| format!("{v:.0} µs")),
+            t(&|f| cpu(f).map_or("-".into(), |v| format!("{v:.0} µs"))),
+            ratio(cpu(ours), theirs.and_then(cpu)),
+            "",
         );
     }
     for (i, (stand_in, _, _)) in ours.throughput.iter().enumerate() {

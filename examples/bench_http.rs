@@ -12,7 +12,9 @@
 //! ```
 //!
 //! - `BENCH_PEER_PYTHON`, `BENCH_PEER_SCRIPT`: the peer's Python (with `fastmcp` and
-//!   `stripe`) and `fastmcp_server.py`; its rows are skipped, with the reason, without them.
+//!   `stripe`) and `fastmcp_server.py`; its rows are skipped, with the reason, without them;
+//! - `BENCH_STRIPE_MCP`: another `stripe-mcp` binary to measure (default: the one built
+//!   beside this program), e.g. an older build for a before/after comparison.
 //!
 //! Both servers talk to the same in-process Stripe-shaped responder
 //! (`tests/common/faulty.rs` with no faults), so the figures are the servers' own overhead.
@@ -404,11 +406,15 @@ async fn line_with(child: &mut tokio::process::Child, needle: &'static str) -> O
 
 async fn start_ours(api_base: &str) -> Target {
     let exe = std::env::current_exe().expect("current exe");
-    let bin = exe
-        .parent()
-        .and_then(|p| p.parent())
-        .map(|p| p.join("stripe-mcp"))
-        .expect("target dir");
+    // `BENCH_STRIPE_MCP` measures another build (an older one, for a before/after).
+    let bin = match std::env::var_os("BENCH_STRIPE_MCP") {
+        Some(bin) => std::path::PathBuf::from(bin),
+        None => exe
+            .parent()
+            .and_then(|p| p.parent())
+            .map(|p| p.join("stripe-mcp"))
+            .expect("target dir"),
+    };
     assert!(
         bin.exists(),
         "{} not found: cargo build --release first",

@@ -925,10 +925,15 @@ impl StripeMcp {
             () = cancelled.cancelled() => return Ok(Err(ErrorData::internal_error("cancelled by the client", None))),
         };
         let offered = |tool: &str| self.offers(tool);
-        let response = self.egress().tool_result(resources::link_object(
-            note_replay(restructure_argument_error(response), &notes),
-            &offered,
-        ));
+        let (response, changed) = note_replay(restructure_argument_error(response), &notes);
+        let response = resources::link_object(response, &offered);
+        // One walk over what leaves: when the content changed, its text is written once
+        // from the content as it leaves, not serialized, scanned and parsed again.
+        let response = if changed {
+            self.egress().tool_result_from_structured(response)
+        } else {
+            self.egress().tool_result(response)
+        };
         if let Some(gate) = &self.backpressure {
             gate.writable().await;
         }
@@ -1084,10 +1089,12 @@ fn overloaded() -> CallToolResult {
 
 /// Says in a write's result when Stripe replayed an earlier answer for its
 /// idempotency key, and gives every time field its RFC 3339 twin
-/// ([`crate::tools::times`]). What leaves then passes [`Egress::tool_result`].
-fn note_replay(response: CallToolResponse, notes: &CallNotes) -> CallToolResponse {
+/// ([`crate::tools::times`]). Returns true when the structured content changed: its
+/// text is then written from it by [`Egress::tool_result_from_structured`], once, as
+/// the content leaves.
+fn note_replay(response: CallToolResponse, notes: &CallNotes) -> (CallToolResponse, bool) {
     let CallToolResponse::Complete(mut result) = response else {
-        return response;
+        return (response, false);
     };
     let mut replayed = false;
     if notes.replayed()
@@ -1104,18 +1111,7 @@ fn note_replay(response: CallToolResponse, notes: &CallNotes) -> CallToolRespons
             .structured_content
             .as_mut()
             .is_some_and(crate::tools::times::add_twins);
-    if (replayed || timed)
-        && let Some(content) = &result.structured_content
-    {
-        let text = content.to_string();
-        for block in &mut result.content {
-            if let ContentBlock::Text(t) = block {
-                t.text = text;
-                break;
-            }
-        }
-    }
-    CallToolResponse::Complete(result)
+    (CallToolResponse::Complete(result), replayed || timed)
 }
 
 /// rmcp reports arguments that do not match the schema as an `isError` result

@@ -62,7 +62,7 @@ impl Egress {
         }
     }
 
-    /// The same function over a JSON value, in place.
+    /// The same function over a JSON value, in place: one walk, whatever it holds.
     fn json(&self, value: &mut Value, kind: Kind) {
         scrub::redact_json(value);
         if self.redact && kind != Kind::Own {
@@ -150,6 +150,36 @@ impl Egress {
             }
             other => other,
         }
+    }
+
+    /// A tool's answer whose first text block is to say what its `structuredContent`
+    /// says (the call path added to that content: RFC 3339 twins, a replay note): the
+    /// content passes the one function once, as JSON, and the text is written from what
+    /// leaves. The text is neither scanned again nor parsed again for masking: every
+    /// string of the JSON it is written from has passed, and serializing adds no letters
+    /// to a string. Its other blocks pass as in [`Egress::tool_result`]. Without
+    /// `structuredContent`, this is [`Egress::tool_result`].
+    pub fn tool_result_from_structured(&self, response: CallToolResponse) -> CallToolResponse {
+        let CallToolResponse::Complete(mut result) = response else {
+            return self.tool_result(response);
+        };
+        let Some(value) = &mut result.structured_content else {
+            return self.tool_result(CallToolResponse::Complete(result));
+        };
+        let kind = if result.is_error == Some(true) {
+            Kind::Error
+        } else {
+            Kind::Data
+        };
+        self.json(value, kind);
+        let mut text = Some(value.to_string());
+        for block in &mut result.content {
+            match block {
+                ContentBlock::Text(t) if text.is_some() => t.text = text.take().unwrap_or_default(),
+                _ => self.blocks(std::slice::from_mut(block), kind),
+            }
+        }
+        CallToolResponse::Complete(result)
     }
 
     /// A resource read's contents.
@@ -250,6 +280,42 @@ mod tests {
         );
         let s = masked.structured_content.unwrap();
         assert_eq!(s["email"], "j***@example.com");
+    }
+
+    #[test]
+    fn a_result_written_from_its_structured_content_is_masked_like_one_scanned_as_text() {
+        let result = || {
+            let mut r = CallToolResult::structured(json!({
+                "customers": [{"id": "cus_1", "email": "jane@example.com", "name": "Jane Doe",
+                    "note": "sk_test_abc123", "sk_live_key": 1}],
+                "has_more": false
+            }));
+            // The call path changed the content after rmcp wrote the text.
+            r.structured_content.as_mut().unwrap()["customers"][0]["created_utc"] =
+                json!("2025-12-06T17:40:00Z");
+            r.content
+                .push(ContentBlock::text("and sk_live_zzz9 in a second block"));
+            CallToolResponse::from(r)
+        };
+        for redact in [false, true] {
+            let egress = Egress::new(redact);
+            let CallToolResponse::Complete(one) = egress.tool_result_from_structured(result())
+            else {
+                panic!()
+            };
+            let text = &one.content[0].as_text().unwrap().text;
+            let from_text: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(Some(&from_text), one.structured_content.as_ref());
+            assert_eq!(
+                from_text["customers"][0]["created_utc"],
+                "2025-12-06T17:40:00Z"
+            );
+            assert!(!text.contains("abc123") && !text.contains("_key"), "{text}");
+            assert_eq!(text.contains("jane@example.com"), !redact, "{text}");
+            assert_eq!(text.contains("Jane Doe"), !redact, "{text}");
+            let second = &one.content[1].as_text().unwrap().text;
+            assert!(!second.contains("zzz9"), "{second}");
+        }
     }
 
     #[test]

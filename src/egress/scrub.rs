@@ -43,18 +43,38 @@ fn is_secret_char(c: u8) -> bool {
     c.is_ascii_alphanumeric()
 }
 
+/// True when `text` holds one of [`SECRET_PREFIXES`]. Each of them ends in `_`, so only
+/// the places of that byte are looked at (found with `memchr`): one pass, however many
+/// prefixes, and most strings (names, amounts, field names) have none.
+fn has_prefix(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(i) = text[from..].find('_') {
+        let end = from + i + 1;
+        if SECRET_PREFIXES
+            .iter()
+            .any(|p| bytes[..end].ends_with(p.as_bytes()))
+        {
+            return true;
+        }
+        from = end;
+    }
+    false
+}
+
 /// `text` with every secret masked; borrowed when there was nothing to mask.
 pub fn redact(text: &str) -> Cow<'_, str> {
     let mut out: Cow<'_, str> = Cow::Borrowed(text);
     {
         let list = REGISTERED.read().unwrap_or_else(|e| e.into_inner());
         for secret in list.iter() {
-            if out.contains(secret.as_str()) {
+            // Most strings of an answer are shorter than any secret: no search needed.
+            if out.len() >= secret.len() && out.contains(secret.as_str()) {
                 out = Cow::Owned(out.replace(secret.as_str(), MASK));
             }
         }
     }
-    if !SECRET_PREFIXES.iter().any(|p| out.contains(p)) {
+    if !has_prefix(&out) {
         return out;
     }
     let bytes = out.as_bytes();
@@ -89,25 +109,30 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     Cow::Owned(result)
 }
 
-/// Masks secrets in every string (and object key) of a JSON value, in place.
-pub fn redact_json(value: &mut serde_json::Value) {
+/// Masks secrets in every string (and object key) of a JSON value, in place. Returns
+/// true when anything was masked.
+pub fn redact_json(value: &mut serde_json::Value) -> bool {
     match value {
         serde_json::Value::String(s) => {
             if let Cow::Owned(r) = redact(s) {
                 *s = r;
+                return true;
             }
+            false
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json),
+        serde_json::Value::Array(items) => items.iter_mut().fold(false, |a, v| redact_json(v) | a),
         serde_json::Value::Object(map) => {
+            let mut masked = false;
             if map.keys().any(|k| matches!(redact(k), Cow::Owned(_))) {
                 let old = std::mem::take(map);
                 for (k, v) in old {
                     map.insert(redact(&k).into_owned(), v);
                 }
+                masked = true;
             }
-            map.values_mut().for_each(redact_json);
+            map.values_mut().fold(masked, |a, v| redact_json(v) | a)
         }
-        _ => {}
+        _ => false,
     }
 }
 
@@ -158,6 +183,11 @@ mod tests {
             ),
             ("nothing here", "nothing here"),
             ("ünïcode sk_test_ab€", "ünïcode sk_test_[redacted]€"),
+            (
+                "a_b_c whsec_x1 __sk_live_9",
+                "a_b_c whsec_[redacted] __sk_live_[redacted]",
+            ),
+            ("ends with sk_test_", "ends with sk_test_"),
         ] {
             assert_eq!(redact(input), want, "{input}");
         }

@@ -7,6 +7,12 @@
 //! every reader of the key until `Retry-After` (or a second) has passed; each success
 //! then wins a twentieth of the configured rate back, so a burst of 429s slows the
 //! readers down instead of failing them, and the rate returns once Stripe stops refusing.
+//!
+//! The bucket holds what [`BURST`] of the rate adds up to, at least one token. At Stripe's
+//! documented rates that is one: reads are paced evenly. At a high rate (`--read-rate` in
+//! the thousands) it is more, because a waiter sleeps on tokio's timer, which has 1 ms
+//! ticks: a one-token bucket would let at most one read through per tick, whatever the
+//! rate, and every concurrent reader would queue behind that.
 
 use std::{
     collections::HashMap,
@@ -27,18 +33,25 @@ pub fn default_rate(mode: Mode) -> f64 {
     }
 }
 
+/// How much of the rate the bucket may hold: 10 ms of it (at least one token). A burst
+/// this short is below what a per-second limiter can see, and it is ten timer ticks'
+/// worth of reads, so waiters woken on one tick find tokens for all of them.
+pub const BURST: Duration = Duration::from_millis(10);
+
 /// A token bucket of read requests. Cheap to share; see the module docs.
 #[derive(Debug)]
 pub struct Budget {
     /// The configured rate, requests per second: what recovery climbs back to.
     rate: f64,
+    /// The most tokens the bucket holds: `rate` × [`BURST`], at least one.
+    capacity: f64,
     /// Tokens, refill time, current rate and pause.
     state: Mutex<State>,
 }
 
 #[derive(Debug)]
 struct State {
-    /// Requests that may start now (at most one: reads are paced, not burst).
+    /// Requests that may start now (at most `capacity`).
     tokens: f64,
     /// When `tokens` was last brought up to date.
     at: Instant,
@@ -50,18 +63,22 @@ struct State {
 
 impl Budget {
     /// A bucket of `rate` requests per second (at least one every ten seconds) that holds
-    /// one token: reads are paced evenly, so no one-second window (Stripe counts per
-    /// second) ever sees more than `rate + 1` of them, a cold start included.
+    /// [`BURST`] of them, at least one token: below 100/s (Stripe's documented limits)
+    /// reads are paced evenly, so no one-second window (Stripe counts per second) ever
+    /// sees more than `rate + 1` of them, a cold start included; above, no more than
+    /// `rate` × 1.01.
     pub fn new(rate: f64) -> Budget {
         let rate = if rate.is_finite() {
             rate.max(0.1)
         } else {
             25.0
         };
+        let capacity = (rate * BURST.as_secs_f64()).floor().max(1.0);
         Budget {
             rate,
+            capacity,
             state: Mutex::new(State {
-                tokens: 1.0,
+                tokens: capacity,
                 at: Instant::now(),
                 rate,
                 paused_until: None,
@@ -106,7 +123,8 @@ impl Budget {
                     Some(until) if until > now => until - now,
                     _ => {
                         s.paused_until = None;
-                        s.tokens = (s.tokens + (now - s.at).as_secs_f64() * s.rate).min(1.0);
+                        s.tokens =
+                            (s.tokens + (now - s.at).as_secs_f64() * s.rate).min(self.capacity);
                         s.at = now;
                         if s.tokens >= 1.0 {
                             s.tokens -= 1.0;
@@ -158,6 +176,30 @@ mod tests {
         // One at once, then 30 more at 10 per second.
         let took = start.elapsed().as_secs_f64();
         assert!((2.9..=3.2).contains(&took), "{took}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_reads_at_a_high_rate_take_about_n_over_the_rate() {
+        // 1,000 readers at once at 10,000/s: about a tenth of a second (the first
+        // 100 at once), not one read per 1 ms timer tick (a second).
+        let b = Arc::new(Budget::new(10_000.0));
+        let start = tokio::time::Instant::now();
+        let mut readers = tokio::task::JoinSet::new();
+        for _ in 0..1000 {
+            let b = b.clone();
+            readers.spawn(async move { b.acquire().await });
+        }
+        while readers.join_next().await.is_some() {}
+        let took = start.elapsed().as_secs_f64();
+        assert!((0.08..=0.12).contains(&took), "{took}");
+    }
+
+    #[test]
+    fn stripes_documented_rates_are_paced_one_at_a_time() {
+        for rate in [25.0 * 0.95, 25.0, 100.0 * 0.95, 100.0, 150.0] {
+            assert_eq!(Budget::new(rate).capacity, 1.0, "{rate}");
+        }
+        assert_eq!(Budget::new(10_000.0).capacity, 100.0);
     }
 
     #[tokio::test(start_paused = true)]
