@@ -22,7 +22,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{Money, ToolError, check_id};
 use crate::{
-    server::StripeMcp,
     store::{
         Accounts, Scope,
         books::{self, BookTxn},
@@ -31,6 +30,7 @@ use crate::{
         List, currency,
         slices::{self, Listed, Progress, SliceError},
     },
+    tools::StripeMcp,
 };
 
 /// The most balance transactions one summary reads (500 pages).
