@@ -326,7 +326,8 @@ fn ours() -> Server {
     let exe = std::env::current_exe().expect("current exe");
     // target/<profile>/examples/bench -> target/<profile>/stripe-mcp
     let bin = match std::env::var_os("BENCH_STRIPE_MCP") {
-        Some(bin) => PathBuf::from(bin),
+        // Absolute: the server is started in the temporary directory.
+        Some(bin) => std::fs::canonicalize(&bin).unwrap_or_else(|_| PathBuf::from(bin)),
         None => exe
             .parent()
             .and_then(|p| p.parent())

@@ -408,7 +408,7 @@ async fn start_ours(api_base: &str) -> Target {
     let exe = std::env::current_exe().expect("current exe");
     // `BENCH_STRIPE_MCP` measures another build (an older one, for a before/after).
     let bin = match std::env::var_os("BENCH_STRIPE_MCP") {
-        Some(bin) => std::path::PathBuf::from(bin),
+        Some(bin) => std::fs::canonicalize(&bin).unwrap_or_else(|_| std::path::PathBuf::from(bin)),
         None => exe
             .parent()
             .and_then(|p| p.parent())
