@@ -157,6 +157,87 @@ async fn totals_are_exact_whatever_the_slicing_and_edges_count_once() {
     }
 }
 
+/// Objects the stand-in sent in all its pages.
+fn objects_sent(seen: &stand_in::Seen) -> usize {
+    seen.pages.lock().unwrap().iter().map(|p| p.returned).sum()
+}
+
+#[tokio::test]
+async fn a_burst_at_the_newest_edge_is_read_once_and_in_few_requests() {
+    // The next day's edge: 1,600 transactions in the last 25 seconds (64 in each second,
+    // more than half a page), after a quiet five minutes.
+    let end = NOV.1;
+    let mut set: Vec<Value> = (0..1_600)
+        .map(|i| {
+            txn(
+                i,
+                500 + i as i64,
+                15,
+                "usd",
+                end - 25 + (i as i64 * 25 / 1_600),
+            )
+        })
+        .collect();
+    set.extend((0..5).map(|i| txn(10_000 + i, 700, 20, "usd", end - 300 + 50 * i as i64)));
+    let stripe = common::mock_stripe().await;
+    let seen = stand_in::mount(
+        &stripe,
+        "/v1/balance_transactions",
+        Arc::new(Mutex::new(set.clone())),
+        stand_in::Behaviour {
+            latency: Duration::from_millis(20),
+            ..Default::default()
+        },
+    )
+    .await;
+    let c = client(&stripe.uri(), 2, 1_000.0);
+    let got = read_all(&c, vec![(end - 300, end)]).await.unwrap();
+    assert_eq!(tally(&got), expected(&set, end - 300, end));
+    // Nothing is asked for twice: every object was sent once.
+    assert_eq!(objects_sent(&seen), set.len(), "an object was read twice");
+    // 17 pages of objects; the search for where they are costs a few more.
+    let requests = seen.requests.load(Ordering::SeqCst);
+    assert!(requests <= 30, "{requests} requests for 17 pages");
+}
+
+#[tokio::test]
+async fn a_list_read_at_the_budgets_pace_costs_little_more_than_its_pages() {
+    // 3,000 subscriptions' worth over three years, read as `summarize_subscriptions` reads
+    // them (even slices of the last four years, two of them empty) at 20 ms a page and
+    // Stripe's test-mode 25 requests a second: the budget sets the pace, so slices are
+    // not split and every request but a slice's last is full.
+    let now = NOV.1;
+    let set: Vec<Value> = (0..3_000)
+        .map(|i| {
+            txn(
+                i,
+                100,
+                3,
+                "usd",
+                now - 60 - (i as i64 * 3 * 365 * 86_400 / 3_000),
+            )
+        })
+        .collect();
+    let stripe = common::mock_stripe().await;
+    let seen = stand_in::mount(
+        &stripe,
+        "/v1/balance_transactions",
+        Arc::new(Mutex::new(set.clone())),
+        stand_in::Behaviour {
+            latency: Duration::from_millis(20),
+            ..Default::default()
+        },
+    )
+    .await;
+    let c = client(&stripe.uri(), 2, 25.0);
+    let ranges = slices::even(now - 4 * 365 * 86_400, now, slices::parallel(25.0));
+    let got = read_all(&c, ranges).await.unwrap();
+    assert_eq!(tally(&got), expected(&set, 0, now));
+    assert_eq!(objects_sent(&seen), set.len(), "an object was read twice");
+    let requests = seen.requests.load(Ordering::SeqCst);
+    assert!(requests <= 38, "{requests} requests for 30 pages");
+}
+
 #[tokio::test]
 async fn a_page_that_fails_is_asked_again_and_nothing_is_lost() {
     let set = edgy_month();

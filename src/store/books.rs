@@ -198,7 +198,7 @@ where
         client,
         "/v1/balance_transactions",
         &All {},
-        slices_of(&want, slices::PARALLEL),
+        slices_of(&want, slices::parallel(client.read_budget().rate())),
         max,
         cancel,
         progress,

@@ -455,13 +455,14 @@ impl Listed for crate::stripe::invoices::Invoice {
     }
 }
 
-/// The first slices of a subscription or invoice scan (all of them, by `created`): the
-/// last four years in even slices, and everything before in one (slices that meet many
-/// objects split as they are read).
-fn all_time(now: i64) -> Vec<(i64, i64)> {
-    let recent = now - 4 * 365 * 86_400;
-    let mut ranges = vec![(0, recent)];
-    ranges.extend(slices::even(recent, now + 1, slices::PARALLEL - 1));
+/// The first `n` slices of a subscription or invoice scan (all of them, by `created`):
+/// the last four years in even slices, the oldest of them reaching back to the start
+/// (slices that meet many objects split as they are read).
+fn all_time(now: i64, n: usize) -> Vec<(i64, i64)> {
+    let mut ranges = slices::even(now - 4 * 365 * 86_400, now + 1, n);
+    if let Some(first) = ranges.first_mut() {
+        first.0 = 0;
+    }
     ranges
 }
 
@@ -545,7 +546,11 @@ impl StripeMcp {
                 &TxnQuery {
                     currency: period.currency.as_deref(),
                 },
-                slices::even(period.start, period.end, slices::PARALLEL),
+                slices::even(
+                    period.start,
+                    period.end,
+                    slices::parallel(self.client.read_budget().rate()),
+                ),
                 MAX_TRANSACTIONS,
                 context,
                 TOO_MANY,
@@ -1106,7 +1111,10 @@ impl StripeMcp {
             &SubQuery {
                 expand: ["data.discounts", "data.discounts.source.coupon"],
             },
-            all_time(Timestamp::now().as_second()),
+            all_time(
+                Timestamp::now().as_second(),
+                slices::parallel(self.client.read_budget().rate()),
+            ),
             MAX_SUBSCRIPTIONS,
             &context,
             "this account has too many subscriptions to summarize in one call",
@@ -1144,7 +1152,7 @@ impl StripeMcp {
             self,
             "/v1/invoices",
             &query,
-            all_time(now),
+            all_time(now, slices::parallel(self.client.read_budget().rate())),
             MAX_OVERDUE_SCAN,
             &context,
             "filter by customer to chase fewer at once",
