@@ -23,10 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::{Money, ToolError, check_id};
 use crate::{
     server::StripeMcp,
-    store::{
-        Accounts, Scope,
-        books::{self, BookTxn},
-    },
+    store::books::{self, BookTxn},
     stripe::{
         List, currency,
         slices::{self, Listed, Progress, SliceError},
@@ -539,8 +536,8 @@ impl StripeMcp {
         context: &RequestContext<RoleServer>,
     ) -> Result<Vec<Txn>, ToolError> {
         const TOO_MANY: &str = "summarize a shorter period and add the figures";
-        let Some(store) = self.settings.ledger.clone() else {
-            return scan(
+        let from_stripe = || async move {
+            scan(
                 self,
                 "/v1/balance_transactions",
                 &TxnQuery {
@@ -555,19 +552,22 @@ impl StripeMcp {
                 context,
                 TOO_MANY,
             )
-            .await;
+            .await
+        };
+        let Some(store) = self.settings.ledger.clone() else {
+            return from_stripe().await;
         };
         let account = self
             .client
             .account_id()
             .await
             .map_err(|e| self.stripe_error(e, None))?;
-        // The account was named by Stripe for this call's key (or checked as the call's
-        // connected account): the copy read is that account's and no other's.
-        let scope = Scope::Tenant {
-            tenant: String::new(),
-            accounts: Accounts::Only(vec![account.clone()]),
-        };
+        // The copy is read and filled within the caller's boundary, like its orders: an
+        // account outside it is summarised from Stripe alone, and its copy left alone.
+        let scope = self.read_scope().await;
+        if !scope.sees_account(&account) {
+            return from_stripe().await;
+        }
         let store_failed = |e: crate::store::StoreError| {
             tracing::warn!(error = %e, "books store failed");
             ToolError {
@@ -577,6 +577,7 @@ impl StripeMcp {
         };
         books::sync(
             &store,
+            &scope,
             &self.client,
             &account,
             period.start,
