@@ -4,7 +4,8 @@
 //! # Layout
 //!
 //! - [`config`]: CLI flags and environment as plain data (imports nothing above the store).
-//! - [`server`]: the MCP server: tool registry, identity, instructions, call entry;
+//! - [`server`]: the MCP server on the tool set: identity, instructions, resources,
+//!   prompts, call entry;
 //!   [`server::setup`]: the flags validated once at start-up into client, server and
 //!   guard settings.
 //! - [`stripe`]: the thin typed Stripe REST client (auth, form encoding, retries,
@@ -14,8 +15,10 @@
 //!   [`stripe::budget`], the per-key read budget, and [`stripe::slices`], whole lists read
 //!   in concurrent time slices.
 //! - [`tools`]: one file per Stripe resource with its MCP tools, the argument
-//!   checks they share, list paging, and the structured tool error every
-//!   failure becomes.
+//!   checks they share, list paging; [`tools::toolset`]: [`StripeMcp`] (the client and
+//!   settings every tool reads), `--tools` groups, the registry, the compacted `tools/list`.
+//! - [`error`]: the structured tool error every failure becomes.
+//! - [`policy`]: the spending caps as plain data (`--limit`, `--policy`, `[tenant.limits]`).
 //! - [`egress`]: the one exit for content: every result, resource, prompt, error and
 //!   confirmation question has its secrets scrubbed ([`egress::scrub`]) and, with
 //!   `--redact`, its personal data masked ([`egress::pii`]).
@@ -26,7 +29,7 @@
 //!     passes (confirm, limits, audit) to become the only thing the client sends.
 //!   - [`guard::confirm`]: a person confirms money movements (elicitation, or an
 //!     `input_required` round with a sealed `requestState` for 2026-07-28 clients).
-//!   - [`guard::limits`]: spending caps (`--limit`, `--policy`, per tenant) and the
+//!   - [`guard::limits`]: the spending caps applied to a planned write, and the
 //!     reservation made in the store before a money-moving write is sent.
 //!   - [`guard::audit`]: the audit trail's rows (written before sending, completed
 //!     after) and `stripe-mcp audit`.
@@ -74,7 +77,9 @@ pub mod auth;
 pub mod check;
 pub mod config;
 pub mod egress;
+pub mod error;
 pub mod guard;
+pub mod policy;
 pub mod server;
 pub mod store;
 pub mod stripe;

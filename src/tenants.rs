@@ -78,7 +78,7 @@ pub struct TenantEntry {
     /// This tenant's spending caps (`[tenant.limits.refund] usd = { per_call = 5000 }`),
     /// instead of the server's `--limit`s; its tally is its own.
     #[serde(default)]
-    pub limits: Option<crate::guard::limits::Limits>,
+    pub limits: Option<crate::policy::Limits>,
 }
 
 /// `connect_accounts`: a list of `acct_...` ids, or `"*"`.

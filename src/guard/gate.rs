@@ -29,9 +29,9 @@ use super::{
     question,
 };
 use crate::{
+    error::{ErrorContext, ErrorKind, ToolError},
     store::{AuditEntry, AuditId, AuditOutcome, Store},
     stripe::{self, Approved, Client, Planned},
-    tools::{ErrorKind, ToolError, error::ErrorContext},
 };
 
 /// What the server's call entry tells the guard about one tool call.

@@ -9,7 +9,7 @@ use rmcp::{
 use serde::Serialize;
 
 use super::{NoArgs, ToolError};
-use crate::{server::StripeMcp, stripe::Mode};
+use crate::{stripe::Mode, tools::StripeMcp};
 
 /// What `get_account_info` returns.
 #[derive(Debug, Clone, Serialize, JsonSchema)]

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{ToolError, check_text};
 use crate::{
-    server::StripeMcp,
     stripe::api_index::{self, Lookup, Operation, Param},
+    tools::StripeMcp,
 };
 
 /// The most bytes one `stripe_api_details` answer may take in a model's context.

@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::ToolError;
 use crate::{
-    server::StripeMcp,
     store::{Accounts, AuditFilter, AuditRecord, Scope},
     stripe::currency,
+    tools::StripeMcp,
 };
 
 /// Most rows one call returns.

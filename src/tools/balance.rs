@@ -14,7 +14,7 @@ use super::{
     Money, NoArgs, ToolError, check_id,
     pagination::{self, Listed},
 };
-use crate::{server::StripeMcp, stripe::balance::BalanceTransaction};
+use crate::{stripe::balance::BalanceTransaction, tools::StripeMcp};
 
 /// A balance transaction type, Stripe's values (API 2023-08-16).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]

@@ -15,7 +15,7 @@ use super::{
     Money, ToolError, check_id,
     pagination::{self, Listed},
 };
-use crate::{server::StripeMcp, stripe::charges::Charge};
+use crate::{stripe::charges::Charge, tools::StripeMcp};
 
 /// Prefixes of charge ids: cards and most methods (ch_), some others (py_).
 pub const CHARGE_PREFIXES: &[&str] = &["ch_", "py_"];

@@ -19,7 +19,6 @@ use super::{
     pagination::{self, Listed},
 };
 use crate::{
-    server::StripeMcp,
     stripe::{
         IdempotencyKey, Mode,
         checkout::{
@@ -27,6 +26,7 @@ use crate::{
         },
         currency,
     },
+    tools::StripeMcp,
 };
 
 /// Arguments of `get_checkout_session`.

@@ -16,12 +16,12 @@ use super::{
     pagination::{self, Listed},
 };
 use crate::{
-    server::StripeMcp,
     stripe::{
         IdempotencyKey,
         coupons::{Coupon, CouponDuration, CreateCoupon},
         currency,
     },
+    tools::StripeMcp,
 };
 
 /// A coupon as the tools show it.

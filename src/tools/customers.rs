@@ -18,11 +18,11 @@ use super::{
     pagination::{self, Listed},
 };
 use crate::{
-    server::StripeMcp,
     stripe::{
         IdempotencyKey,
         customers::{Customer, CustomerParams},
     },
+    tools::StripeMcp,
 };
 
 /// Arguments of `get_customer`.

@@ -16,11 +16,11 @@ use super::{
     pagination::{self, Listed},
 };
 use crate::{
-    server::StripeMcp,
     stripe::{
         IdempotencyKey,
         disputes::{Dispute, DisputeEvidence, DisputeFilters, EvidenceKind, UpdateDispute},
     },
+    tools::StripeMcp,
 };
 
 /// Dispute id prefixes: `dp_` (card) and `du_` (other payment methods).

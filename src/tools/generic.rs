@@ -16,8 +16,8 @@ use serde_json::{Map, Value};
 
 use super::{ToolError, api, idempotency_key};
 use crate::{
-    server::StripeMcp,
     stripe::{api_index, planned::Plan},
+    tools::StripeMcp,
 };
 
 /// The longest path accepted.

@@ -16,7 +16,6 @@ use super::{
     pagination::{self, Listed},
 };
 use crate::{
-    server::StripeMcp,
     stripe::{
         IdempotencyKey, currency,
         invoices::{
@@ -25,6 +24,7 @@ use crate::{
         },
         subscriptions::CollectionMethod,
     },
+    tools::StripeMcp,
 };
 
 /// An invoice as the tools show it.

@@ -11,7 +11,7 @@ pub mod checkout;
 pub mod coupons;
 pub mod customers;
 pub mod disputes;
-pub mod error;
+pub use crate::error;
 pub mod generic;
 pub mod invoices;
 pub mod orders;
@@ -27,7 +27,10 @@ pub mod search;
 pub mod subscriptions;
 pub mod summaries;
 pub mod times;
+pub mod toolset;
 pub mod ui;
+
+pub use toolset::StripeMcp;
 
 use std::{borrow::Cow, collections::BTreeMap};
 
@@ -296,7 +299,7 @@ impl Money {
     }
 }
 
-impl crate::server::StripeMcp {
+impl StripeMcp {
     /// Sends one planned write the only way there is: through the guard
     /// ([`crate::guard::gate::pass`]: what it does is read from the request itself,
     /// a person confirms, the limits reserve, the audit trail records), then the approved

@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{ToolError, check_id};
 use crate::{
-    server::StripeMcp,
     store::{Order, OrderStatus, Store, StoreError},
     stripe::{checkout::CheckoutSession, currency},
+    tools::StripeMcp,
 };
 
 /// Most orders `list_orders` returns at once.

@@ -9,7 +9,7 @@ use rmcp::{
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::ToolError;
-use crate::{server::StripeMcp, stripe::List};
+use crate::{stripe::List, tools::StripeMcp};
 
 /// Stripe's largest page.
 pub const STRIPE_PAGE_MAX: u32 = 100;

@@ -20,7 +20,6 @@ use super::{
     pagination::{self, Listed},
 };
 use crate::{
-    server::StripeMcp,
     stripe::{
         IdempotencyKey, Mode,
         currency::parse_currency,
@@ -29,6 +28,7 @@ use crate::{
             ConfirmPaymentIntent, CreatePaymentIntent, PaymentIntent,
         },
     },
+    tools::StripeMcp,
 };
 
 /// Prefixes of payment method ids a payment intent accepts.

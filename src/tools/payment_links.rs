@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{ToolError, check_id, check_metadata, idempotency_key};
 use crate::{
-    server::StripeMcp,
     stripe::{
         IdempotencyKey,
         payment_links::{CreatePaymentLink, PaymentLinkLineItem},
     },
+    tools::StripeMcp,
 };
 
 /// Stripe's limit on line items in one payment link.

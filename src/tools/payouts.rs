@@ -13,7 +13,7 @@ use super::{
     Money, ToolError, check_id,
     pagination::{self, Listed},
 };
-use crate::{server::StripeMcp, stripe::payouts::Payout};
+use crate::{stripe::payouts::Payout, tools::StripeMcp};
 
 /// A payout status to filter by.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]

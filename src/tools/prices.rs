@@ -16,11 +16,11 @@ use super::{
     pagination::{self, Listed},
 };
 use crate::{
-    server::StripeMcp,
     stripe::{
         IdempotencyKey, currency,
         prices::{CreatePrice, Interval, Price, RecurringParams},
     },
+    tools::StripeMcp,
 };
 
 /// The billing period of a recurring price.

@@ -16,11 +16,11 @@ use super::{
     pagination::{self, Listed},
 };
 use crate::{
-    server::StripeMcp,
     stripe::{
         IdempotencyKey,
         products::{CreateProduct, Product},
     },
+    tools::StripeMcp,
 };
 
 /// Arguments of `create_product`.

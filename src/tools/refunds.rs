@@ -16,11 +16,11 @@ use super::{
     pagination::{self, Listed},
 };
 use crate::{
-    server::StripeMcp,
     stripe::{
         IdempotencyKey,
         refunds::{CreateRefund, Refund, RefundReason},
     },
+    tools::StripeMcp,
 };
 
 /// Prefixes of refund ids: re_, and pyr_ for refunds of py_ payments.

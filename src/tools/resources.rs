@@ -23,7 +23,7 @@ use rmcp::{
 use serde::Serialize;
 
 use super::{NoArgs, ToolError, search::FetchArgs};
-use crate::{server::StripeMcp, stripe::currency};
+use crate::{stripe::currency, tools::StripeMcp};
 
 /// The account the key acts for.
 pub const ACCOUNT_URI: &str = "stripe://account";
@@ -682,7 +682,7 @@ mod tests {
 
     #[test]
     fn each_prompt_names_exactly_the_tools_it_is_offered_with() {
-        let every_tool = crate::server::StripeMcp::tool_names();
+        let every_tool = crate::tools::StripeMcp::tool_names();
         for p in prompts(&all) {
             let args: serde_json::Map<_, _> = p
                 .arguments

@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use super::{Money, ToolError, check_id, check_text};
 use crate::{
-    server::StripeMcp,
     stripe::search::{ID_PREFIXES, SearchQuery, SearchResource, segment_for_id},
+    tools::StripeMcp,
 };
 
 /// The longest search query accepted.

@@ -17,7 +17,6 @@ use super::{
     pagination::{self, Listed},
 };
 use crate::{
-    server::StripeMcp,
     stripe::{
         IdempotencyKey,
         subscriptions::{
@@ -26,6 +25,7 @@ use crate::{
             UpdateSubscription,
         },
     },
+    tools::StripeMcp,
 };
 
 /// Stripe's limit on items in one subscription.

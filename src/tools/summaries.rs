@@ -22,12 +22,12 @@ use serde::{Deserialize, Serialize};
 
 use super::{Money, ToolError, check_id};
 use crate::{
-    server::StripeMcp,
     store::books::{self, BookTxn},
     stripe::{
         List, currency,
         slices::{self, Listed, Progress, SliceError},
     },
+    tools::StripeMcp,
 };
 
 /// The most balance transactions one summary reads (500 pages).
