@@ -71,6 +71,34 @@ async fn timed(rpc: &Rpc, tool: &str, args: Value) -> (f64, Value) {
     (secs, out)
 }
 
+/// The pages the stand-in answered from the `from`-th on: how many were full, partial
+/// (the end of a slice) or empty; with `BENCH_BOOKS_LOG` set, each one on stderr.
+fn pages_of(seen: &stand_in::Seen, from: usize, t0: Instant) -> (usize, String) {
+    let pages = seen.pages.lock().unwrap();
+    let pages = &pages[from.min(pages.len())..];
+    let full = pages.iter().filter(|p| p.returned == 100).count();
+    let empty = pages.iter().filter(|p| p.returned == 0).count();
+    if std::env::var_os("BENCH_BOOKS_LOG").is_some() {
+        for p in pages {
+            eprintln!(
+                "{:>7.3} s  [{:?}, {:?}) cursor={} -> {}",
+                (p.at - t0).as_secs_f64(),
+                p.gte,
+                p.lt,
+                p.cursor,
+                p.returned
+            );
+        }
+    }
+    (
+        from + pages.len(),
+        format!(
+            "{full} full, {} partial, {empty} empty",
+            pages.len() - full - empty
+        ),
+    )
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -139,12 +167,14 @@ async fn main() {
     let rpc = spawn(&stripe.uri(), &db);
     rpc.initialize().await.expect("initialize");
     let args = json!({"last_days": 31});
+    let t0 = Instant::now();
     let (cold, out) = timed(&rpc, "summarize_balance_transactions", args.clone()).await;
+    let (at, cold_pages) = pages_of(&seen, 0, t0);
     assert_eq!(out["transactions"], n_txn as u64, "{out}");
     let cold_requests = seen.requests.load(Ordering::SeqCst);
     rows.push((
         format!(
-            "{n_txn} transactions, cold ({} requests, {} answered 429)",
+            "{n_txn} transactions, cold ({} requests: {cold_pages}; {} answered 429)",
             cold_requests,
             seen.throttled.load(Ordering::SeqCst)
         ),
@@ -155,11 +185,13 @@ async fn main() {
             cold / floor(pages_t)
         ),
     ));
+    let t0 = Instant::now();
     let (warm, out2) = timed(&rpc, "summarize_balance_transactions", args.clone()).await;
+    let (at, warm_pages) = pages_of(&seen, at, t0);
     assert_eq!(out2["totals"], out["totals"], "warm equals cold");
     rows.push((
         format!(
-            "the same period again, warm ({} requests)",
+            "the same period again, warm ({} requests: {warm_pages})",
             seen.requests.load(Ordering::SeqCst) - cold_requests
         ),
         warm,
@@ -186,12 +218,14 @@ async fn main() {
     let before = seen.requests.load(Ordering::SeqCst);
     let rpc = spawn(&stripe.uri(), &db);
     rpc.initialize().await.expect("initialize");
+    let t0 = Instant::now();
     let (next, out3) = timed(
         &rpc,
         "summarize_balance_transactions",
         json!({"last_days": 30}),
     )
     .await;
+    let (_, next_pages) = pages_of(&seen, at, t0);
     let from = out3["from"]
         .as_str()
         .unwrap()
@@ -207,19 +241,21 @@ async fn main() {
     assert_eq!(out3["transactions"], want as u64, "{out3}");
     rows.push((
         format!(
-            "next day's last 30 days, warm (+{day_more} new, {} requests)",
+            "next day's last 30 days, warm (+{day_more} new, {} requests: {next_pages})",
             seen.requests.load(Ordering::SeqCst) - before
         ),
         next,
         "target <= 2 s".into(),
     ));
 
+    let t0 = Instant::now();
     let (subs_cold, out) = timed(&rpc, "summarize_subscriptions", json!({})).await;
+    let (_, subs_pages) = pages_of(&seen_subs, 0, t0);
     assert_eq!(out["subscriptions_read"], n_sub as u64, "{out}");
     let pages_s = n_sub.div_ceil(100);
     rows.push((
         format!(
-            "{n_sub} subscriptions, cold ({} requests, {} answered 429)",
+            "{n_sub} subscriptions, cold ({} requests: {subs_pages}; {} answered 429)",
             seen_subs.requests.load(Ordering::SeqCst),
             seen_subs.throttled.load(Ordering::SeqCst)
         ),

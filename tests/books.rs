@@ -5,6 +5,7 @@
 //! `STRIPE_MCP_TEST_PG` is set). A tenant's scope never reads another account's copy.
 
 mod common;
+mod http_common;
 #[path = "common/stand_in.rs"]
 mod stand_in;
 
@@ -155,6 +156,87 @@ async fn totals_are_exact_whatever_the_slicing_and_edges_count_once() {
         ids.dedup();
         assert_eq!(ids.len(), got.len(), "{parts} slices: an id twice");
     }
+}
+
+/// Objects the stand-in sent in all its pages.
+fn objects_sent(seen: &stand_in::Seen) -> usize {
+    seen.pages.lock().unwrap().iter().map(|p| p.returned).sum()
+}
+
+#[tokio::test]
+async fn a_burst_at_the_newest_edge_is_read_once_and_in_few_requests() {
+    // The next day's edge: 1,600 transactions in the last 25 seconds (64 in each second,
+    // more than half a page), after a quiet five minutes.
+    let end = NOV.1;
+    let mut set: Vec<Value> = (0..1_600)
+        .map(|i| {
+            txn(
+                i,
+                500 + i as i64,
+                15,
+                "usd",
+                end - 25 + (i as i64 * 25 / 1_600),
+            )
+        })
+        .collect();
+    set.extend((0..5).map(|i| txn(10_000 + i, 700, 20, "usd", end - 300 + 50 * i as i64)));
+    let stripe = common::mock_stripe().await;
+    let seen = stand_in::mount(
+        &stripe,
+        "/v1/balance_transactions",
+        Arc::new(Mutex::new(set.clone())),
+        stand_in::Behaviour {
+            latency: Duration::from_millis(20),
+            ..Default::default()
+        },
+    )
+    .await;
+    let c = client(&stripe.uri(), 2, 1_000.0);
+    let got = read_all(&c, vec![(end - 300, end)]).await.unwrap();
+    assert_eq!(tally(&got), expected(&set, end - 300, end));
+    // Nothing is asked for twice: every object was sent once.
+    assert_eq!(objects_sent(&seen), set.len(), "an object was read twice");
+    // 17 pages of objects; the search for where they are costs a few more.
+    let requests = seen.requests.load(Ordering::SeqCst);
+    assert!(requests <= 30, "{requests} requests for 17 pages");
+}
+
+#[tokio::test]
+async fn a_list_read_at_the_budgets_pace_costs_little_more_than_its_pages() {
+    // 3,000 subscriptions' worth over three years, read as `summarize_subscriptions` reads
+    // them (even slices of the last four years, two of them empty) at 20 ms a page and
+    // Stripe's test-mode 25 requests a second: the budget sets the pace, so slices are
+    // not split and every request but a slice's last is full.
+    let now = NOV.1;
+    let set: Vec<Value> = (0..3_000)
+        .map(|i| {
+            txn(
+                i,
+                100,
+                3,
+                "usd",
+                now - 60 - (i as i64 * 3 * 365 * 86_400 / 3_000),
+            )
+        })
+        .collect();
+    let stripe = common::mock_stripe().await;
+    let seen = stand_in::mount(
+        &stripe,
+        "/v1/balance_transactions",
+        Arc::new(Mutex::new(set.clone())),
+        stand_in::Behaviour {
+            latency: Duration::from_millis(20),
+            ..Default::default()
+        },
+    )
+    .await;
+    let c = client(&stripe.uri(), 2, 25.0);
+    let ranges = slices::even(now - 4 * 365 * 86_400, now, slices::parallel(25.0));
+    let got = read_all(&c, ranges).await.unwrap();
+    assert_eq!(tally(&got), expected(&set, 0, now));
+    assert_eq!(objects_sent(&seen), set.len(), "an object was read twice");
+    let requests = seen.requests.load(Ordering::SeqCst);
+    assert!(requests <= 38, "{requests} requests for 30 pages");
 }
 
 #[tokio::test]
@@ -422,4 +504,119 @@ async fn books_sync_fills_the_store_ahead_and_books_status_shows_it() {
     let pages = seen.requests.load(Ordering::SeqCst) - before;
     assert!(pages <= slices::PARALLEL, "{pages} pages after a sync");
     server.stop().await;
+}
+
+/// `GET /v1/account` for this key names this account.
+async fn account_for(stripe: &wiremock::MockServer, key: &str, id: &str) {
+    use wiremock::{
+        Mock, ResponseTemplate,
+        matchers::{header, method, path},
+    };
+    Mock::given(method("GET"))
+        .and(path("/v1/account"))
+        .and(header("authorization", format!("Bearer {key}").as_str()))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": id, "object": "account"})),
+        )
+        .mount(stripe)
+        .await;
+}
+
+#[tokio::test]
+async fn each_caller_reads_and_fills_only_the_copy_its_boundary_sees_on_sqlite() {
+    let db = common::temp_db("books-scope");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    each_caller_reads_and_fills_only_its_copy(db.display().to_string(), "").await;
+}
+
+#[tokio::test]
+async fn each_caller_reads_and_fills_only_the_copy_its_boundary_sees_on_postgres() {
+    let Ok(url) = std::env::var("STRIPE_MCP_TEST_PG") else {
+        eprintln!("skipped: STRIPE_MCP_TEST_PG is not set");
+        return;
+    };
+    each_caller_reads_and_fills_only_its_copy(url, &uuid::Uuid::new_v4().simple().to_string())
+        .await;
+}
+
+/// Two callers with their own keys on one store (`--auth stripe-key --connect`): each
+/// reads and fills the copy of its own account only, and a connected account outside
+/// their boundaries is never kept. `tag` makes the accounts this run's own.
+async fn each_caller_reads_and_fills_only_its_copy(db: String, tag: &str) {
+    use http_common::{Generation, call, connect, start};
+    const KEY_ONE: &str = "sk_test_BOOKSSCOPEONE0123456789";
+    const KEY_TWO: &str = "sk_test_BOOKSSCOPETWO0123456789";
+    let (acct_one, acct_two) = (
+        format!("acct_books_one{tag}"),
+        format!("acct_books_two{tag}"),
+    );
+    let now = common::now();
+    let objects = Arc::new(Mutex::new(recent(450, now)));
+    let stripe = common::mock_stripe().await;
+    account_for(&stripe, KEY_ONE, &acct_one).await;
+    account_for(&stripe, KEY_TWO, &acct_two).await;
+    let seen = stand_in::mount(
+        &stripe,
+        "/v1/balance_transactions",
+        objects.clone(),
+        Default::default(),
+    )
+    .await;
+    // Each caller brings its own key; it reads from the store only its key's account,
+    // and acts on any connected account Stripe lets it.
+    let server = start(
+        &stripe.uri(),
+        &["--auth", "stripe-key", "--connect", "--db", &db],
+        &[],
+    )
+    .await;
+    let one = connect(&server.url(), Some(KEY_ONE), Generation::Sessions20251125).await;
+    let two = connect(&server.url(), Some(KEY_TWO), Generation::Sessions20251125).await;
+    let want = expected(&objects.lock().unwrap(), now - 40 * 86_400, now + 1);
+    let summarize = |who: &'static str, args: Value| {
+        let seen = seen.clone();
+        let client = if who == "one" { &one } else { &two };
+        async move {
+            let before = seen.requests.load(Ordering::SeqCst);
+            let out = common::ok(&call(client, "summarize_balance_transactions", args).await);
+            (out, seen.requests.load(Ordering::SeqCst) - before)
+        }
+    };
+    let mine = json!({"last_days": 30});
+    // One fills its account's copy; two's account has none yet, whatever one holds.
+    let (out, cold) = summarize("one", mine.clone()).await;
+    assert_eq!(summary_totals(&out), want);
+    assert!(cold >= 5, "one's cold read: {cold} requests");
+    let (out, other) = summarize("two", mine.clone()).await;
+    assert_eq!(summary_totals(&out), want);
+    assert!(other >= 5, "two read one's copy: {other} requests");
+    let (out, warm) = summarize("one", mine.clone()).await;
+    assert_eq!(summary_totals(&out), want);
+    assert!(warm <= 1, "one's warm read: {warm} requests");
+
+    // A connected account outside both callers' boundaries: read from Stripe each time,
+    // never kept, so neither can read what the other's call fetched.
+    let connected = format!("acct_books_connected{tag}");
+    let theirs = json!({"last_days": 30, "stripe_account": connected});
+    for who in ["one", "two"] {
+        let (out, requests) = summarize(who, theirs.clone()).await;
+        assert_eq!(summary_totals(&out), want);
+        assert!(
+            requests >= 5,
+            "{who} read a copy outside its boundary: {requests} requests"
+        );
+    }
+    one.cancel().await.unwrap();
+    two.cancel().await.unwrap();
+
+    let store = Store::open(&DbTarget::parse(&db).unwrap()).await.unwrap();
+    let held: Vec<(String, u64)> = store
+        .books_status(&Scope::Operator)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.account.ends_with(tag))
+        .map(|a| (a.account, a.transactions))
+        .collect();
+    assert_eq!(held, [(acct_one, 450), (acct_two, 450)]);
 }

@@ -159,12 +159,14 @@ pub enum SyncError {
 }
 
 /// Brings the copy of `account`'s transactions up to date over `[start, end)`: reads from
-/// Stripe only what no earlier read covered, plus the newest [`OVERLAP`], at most `max`
-/// transactions; keeps them, and records the range as read up to `now - OVERLAP`.
-/// `client` must act on `account`.
+/// Stripe only what no earlier read covered (as `scope`, the caller's, sees it), plus the
+/// newest [`OVERLAP`], at most `max` transactions; keeps them, and records the range as
+/// read up to `now - OVERLAP`. `client` must act on `account`, and `scope` must see it
+/// (a scope that does not sees nothing held, so everything would be read again).
 #[allow(clippy::too_many_arguments)]
 pub async fn sync<P, Fut>(
     store: &super::Store,
+    scope: &Scope,
     client: &Client,
     account: &str,
     start: i64,
@@ -178,9 +180,8 @@ where
     P: FnMut(Progress) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let scope = Scope::Operator;
     let held = store
-        .books_ranges(&scope, account)
+        .books_ranges(scope, account)
         .await
         .map_err(SyncError::Store)?;
     // Nothing is created after now: the future part of a period is not asked for.
@@ -198,7 +199,7 @@ where
         client,
         "/v1/balance_transactions",
         &All {},
-        slices_of(&want, slices::PARALLEL),
+        slices_of(&want, slices::parallel(client.read_budget().rate())),
         max,
         cancel,
         progress,

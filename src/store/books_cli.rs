@@ -91,6 +91,7 @@ pub async fn sync(store: &Store, client: &Client, since: Option<&str>) -> ExitCo
     };
     let result = books::sync(
         store,
+        &Scope::Operator,
         client,
         &account,
         start,

@@ -3,16 +3,21 @@
 //! [`Budget`](super::budget::Budget).
 //!
 //! Slices are half-open (`created[gte]`, `created[lt]`), so an object belongs to exactly
-//! one. A slice that still has pages to read while fewer than [`PARALLEL`] are in flight
-//! is split instead of continued: its page's oldest time `c` leaves `[gte, c)` still
-//! unread (new slices, as many as there is room for) and `[c, c + 1)` partly read (one
-//! more, re-read whole); objects
-//! are kept once by id, so re-reading an edge never counts twice. A page that fails in a
-//! way retrying can help (429, 5xx, a lost connection) is asked again with the same
-//! cursor, so nothing is lost either. Every slice runs within the calling task (so its
-//! task-locals hold), and dropping the read stops every slice at once.
+//! one. Nothing is read twice: after a full page whose oldest object (`id`, created `c`)
+//! is the cursor, everything of the slice newer than that object has been read, so the
+//! slice continues as `[gte, c + 1)` after `id` (Stripe's cursor is a place in the list,
+//! whatever the `created` bounds around it). While fewer pages are in flight than the
+//! budget can use ([`parallel`]), the unread `[gte, c)` is split instead: the slice
+//! continues over its newest part, and the rest becomes new slices ([`cuts`]), sized by
+//! the density the page just showed. Objects are kept once by id all the same. A page
+//! that fails in a way retrying can help (429, 5xx, a lost connection) is asked again
+//! with the same cursor, so nothing is lost either. Every slice runs within the calling
+//! task (so its task-locals hold), and dropping the read stops every slice at once.
 
-use std::{collections::HashSet, future::Future};
+use std::{
+    collections::{HashSet, VecDeque},
+    future::Future,
+};
 
 use futures_util::{StreamExt, stream::FuturesUnordered};
 use serde::{Serialize, de::DeserializeOwned};
@@ -20,9 +25,20 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Client, Error, List};
 
-/// Pages in flight at once for one read (the budget holds them to Stripe's rate; at
-/// Stripe's ~250 ms per page, 25 requests/s needs about 7).
+/// The most pages in flight at once for one read.
 pub const PARALLEL: usize = 16;
+
+/// Seconds one page is assumed to take: Stripe's list latency (about 250 ms, more for
+/// a page of 100 expanded objects) and the client's own time, with room to spare.
+const PAGE_SECONDS: f64 = 0.35;
+
+/// Pages a read keeps in flight (and slices it starts with) for a budget of `rate`
+/// requests per second: enough that the budget, not Stripe's latency, sets the pace
+/// (test mode's 23.75/s: 12), and no more, since every slice ends on a partly filled
+/// page that costs a request of the budget.
+pub fn parallel(rate: f64) -> usize {
+    ((rate * PAGE_SECONDS).ceil() as usize).clamp(4, PARALLEL)
+}
 
 /// Times one page is asked again after a retryable failure, on top of the client's own retries.
 pub const PAGE_RETRIES: u32 = 6;
@@ -98,6 +114,60 @@ pub fn even(start: i64, end: i64, n: usize) -> Vec<(i64, i64)> {
         .collect()
 }
 
+/// Where to cut the unread `[gte, c)` of a slice whose last full page spanned `span`
+/// seconds, into at most `parts`, and no more than the pages it holds by that page's
+/// density (the first, newest, is the one the slice continues over): the
+/// boundaries from `c` down to `gte`, newest first. By the page's density `[gte, c)`
+/// holds about `(c - gte) / span` pages. When that is a few pages a part, the parts are
+/// even; when it is many, the density is a guess far from the page, so the parts grow
+/// from one page's width by doubling (a burst near the newest edge is found in a few
+/// rounds, and a quiet stretch costs one request).
+pub fn cuts(gte: i64, c: i64, span: i64, parts: usize) -> Vec<i64> {
+    let width = c - gte;
+    let span = span.max(1);
+    let parts = parts.max(1);
+    let pages = width as f64 / span as f64;
+    let parts = parts.min(pages.ceil() as usize).max(1);
+    if pages <= 2.0 * parts as f64 {
+        // Whole pages a part: 4.5 pages in 4 parts would cost 8 requests, in 3 parts 6.
+        let per_part = (pages / parts as f64).ceil().max(1.0);
+        let parts = ((pages / per_part).ceil() as usize).clamp(1, parts);
+        let mut b: Vec<i64> = even(gte, c, parts).iter().rev().map(|&(_, e)| e).collect();
+        b.push(gte);
+        b.dedup();
+        return b;
+    }
+    let exp = i32::try_from(parts).unwrap_or(i32::MAX).min(60);
+    let first = (pages / (2f64.powi(exp) - 1.0)).max(1.0) * span as f64;
+    let mut b = vec![c];
+    let mut size = first;
+    let mut at = c as f64;
+    for _ in 1..parts {
+        at -= size;
+        size *= 2.0;
+        let cut = at.floor() as i64;
+        if cut <= gte {
+            break;
+        }
+        b.push(cut);
+    }
+    b.push(gte);
+    b
+}
+
+/// Whether pages are coming back (the last `want` of them) at nine tenths of the
+/// budget's `rate` or faster: then the budget sets the pace, not the slices in flight.
+fn paced_by_budget(answered: &VecDeque<tokio::time::Instant>, want: usize, rate: f64) -> bool {
+    let (Some(first), Some(last)) = (answered.front(), answered.back()) else {
+        return false;
+    };
+    if answered.len() < want.max(2) {
+        return false;
+    }
+    let seconds = (*last - *first).as_secs_f64();
+    seconds > 0.0 && (answered.len() - 1) as f64 / seconds >= 0.9 * rate
+}
+
 /// True when asking for the same page again may succeed.
 fn retryable(e: &Error) -> bool {
     match e {
@@ -141,6 +211,11 @@ where
         let page = client.get::<List<T>>(path, &query).await;
         (job, page)
     };
+    let budget = client.read_budget();
+    let want = parallel(budget.rate());
+    // When the last pages came back: while they come as fast as the budget lets them
+    // out, more slices would only add partly filled pages.
+    let mut answered: VecDeque<tokio::time::Instant> = VecDeque::new();
     let mut seen: HashSet<String> = HashSet::new();
     let mut out: Vec<T> = Vec::new();
     let mut in_flight = FuturesUnordered::new();
@@ -183,7 +258,12 @@ where
             }
             Err(e) => return Err(SliceError::Stripe(e)),
         };
+        answered.push_back(tokio::time::Instant::now());
+        if answered.len() > want {
+            answered.pop_front();
+        }
         let got = page.data.len();
+        let newest = page.data.first().map(|o| o.created());
         let oldest = page.data.last().map(|o| (o.id().to_owned(), o.created()));
         for object in page.data {
             if seen.insert(object.id().to_owned()) {
@@ -197,28 +277,34 @@ where
         // stand-in that ignores the cursor cannot loop us.
         match oldest {
             Some((id, c)) if page.has_more && got >= PAGE as usize => {
-                let splittable = c > job.gte && c < job.lt;
-                let room = PARALLEL.saturating_sub(in_flight.len() + 1);
-                if splittable && room >= 2 {
-                    // The unread part [gte, c) in as many slices as there is room for (at
-                    // most 8), and the partly read second c whole again.
-                    done += 1;
-                    let mut parts = even(job.gte, c, room.min(8) - 1);
-                    parts.push((c, c + 1));
-                    for (gte, lt) in parts {
-                        slices += 1;
-                        in_flight.push(fetch(Job {
-                            gte,
-                            lt,
-                            cursor: None,
-                            failures: 0,
-                        }));
-                    }
+                // Everything of the slice newer than `id` is read: what is left is the
+                // rest of second `c` and [gte, c).
+                let span = newest.unwrap_or(c) - c;
+                let room = if paced_by_budget(&answered, want, budget.current_rate()) {
+                    0
                 } else {
+                    want.saturating_sub(in_flight.len())
+                };
+                let b = if c > job.gte && room >= 2 {
+                    cuts(job.gte, c, span, room)
+                } else {
+                    vec![c, job.gte]
+                };
+                // The slice goes on after `id` over the newest part (and second c) ...
+                in_flight.push(fetch(Job {
+                    gte: b[1],
+                    lt: (c + 1).min(job.lt),
+                    cursor: Some(id),
+                    failures: 0,
+                }));
+                // ... and the older parts are new slices.
+                for w in b[1..].windows(2) {
+                    slices += 1;
                     in_flight.push(fetch(Job {
-                        cursor: Some(id),
+                        gte: w[1],
+                        lt: w[0],
+                        cursor: None,
                         failures: 0,
-                        ..job
                     }));
                 }
             }
@@ -243,5 +329,25 @@ mod tests {
         assert_eq!(s, [(100, 133), (133, 166), (166, 200)]);
         assert_eq!(even(0, 2, 16), [(0, 1), (1, 2)]);
         assert!(even(5, 5, 4).is_empty());
+    }
+
+    #[test]
+    fn a_slice_is_cut_evenly_when_the_page_says_a_few_pages_are_left() {
+        // 300 s unread at 100 s a page: three parts of a page each.
+        assert_eq!(cuts(0, 300, 100, 3), [300, 200, 100, 0]);
+        // One part: the slice simply goes on.
+        assert_eq!(cuts(0, 300, 100, 1), [300, 0]);
+        // Fewer seconds than parts.
+        assert_eq!(cuts(10, 12, 1, 8), [12, 11, 10]);
+    }
+
+    #[test]
+    fn a_slice_is_cut_by_doubling_when_the_page_says_many_are_left() {
+        // 1,000 s unread at 2 s a page: 2, 4, 8, 16 ... s from the edge, the rest last.
+        let b = cuts(0, 1_000, 2, 9);
+        assert_eq!(b, [1_000, 998, 994, 986, 970, 938, 874, 746, 490, 0]);
+        // Far more than doubling reaches: the first part grows so the parts cover it all.
+        let b = cuts(0, 1_000_000, 1, 4);
+        assert_eq!(b, [1_000_000, 933_333, 800_000, 533_333, 0]);
     }
 }

@@ -22,10 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Money, ToolError, check_id};
 use crate::{
-    store::{
-        Accounts, Scope,
-        books::{self, BookTxn},
-    },
+    store::books::{self, BookTxn},
     stripe::{
         List, currency,
         slices::{self, Listed, Progress, SliceError},
@@ -455,13 +452,14 @@ impl Listed for crate::stripe::invoices::Invoice {
     }
 }
 
-/// The first slices of a subscription or invoice scan (all of them, by `created`): the
-/// last four years in even slices, and everything before in one (slices that meet many
-/// objects split as they are read).
-fn all_time(now: i64) -> Vec<(i64, i64)> {
-    let recent = now - 4 * 365 * 86_400;
-    let mut ranges = vec![(0, recent)];
-    ranges.extend(slices::even(recent, now + 1, slices::PARALLEL - 1));
+/// The first `n` slices of a subscription or invoice scan (all of them, by `created`):
+/// the last four years in even slices, the oldest of them reaching back to the start
+/// (slices that meet many objects split as they are read).
+fn all_time(now: i64, n: usize) -> Vec<(i64, i64)> {
+    let mut ranges = slices::even(now - 4 * 365 * 86_400, now + 1, n);
+    if let Some(first) = ranges.first_mut() {
+        first.0 = 0;
+    }
     ranges
 }
 
@@ -538,31 +536,38 @@ impl StripeMcp {
         context: &RequestContext<RoleServer>,
     ) -> Result<Vec<Txn>, ToolError> {
         const TOO_MANY: &str = "summarize a shorter period and add the figures";
-        let Some(store) = self.settings.ledger.clone() else {
-            return scan(
+        let from_stripe = || async move {
+            scan(
                 self,
                 "/v1/balance_transactions",
                 &TxnQuery {
                     currency: period.currency.as_deref(),
                 },
-                slices::even(period.start, period.end, slices::PARALLEL),
+                slices::even(
+                    period.start,
+                    period.end,
+                    slices::parallel(self.client.read_budget().rate()),
+                ),
                 MAX_TRANSACTIONS,
                 context,
                 TOO_MANY,
             )
-            .await;
+            .await
+        };
+        let Some(store) = self.settings.ledger.clone() else {
+            return from_stripe().await;
         };
         let account = self
             .client
             .account_id()
             .await
             .map_err(|e| self.stripe_error(e, None))?;
-        // The account was named by Stripe for this call's key (or checked as the call's
-        // connected account): the copy read is that account's and no other's.
-        let scope = Scope::Tenant {
-            tenant: String::new(),
-            accounts: Accounts::Only(vec![account.clone()]),
-        };
+        // The copy is read and filled within the caller's boundary, like its orders: an
+        // account outside it is summarised from Stripe alone, and its copy left alone.
+        let scope = self.read_scope().await;
+        if !scope.sees_account(&account) {
+            return from_stripe().await;
+        }
         let store_failed = |e: crate::store::StoreError| {
             tracing::warn!(error = %e, "books store failed");
             ToolError {
@@ -572,6 +577,7 @@ impl StripeMcp {
         };
         books::sync(
             &store,
+            &scope,
             &self.client,
             &account,
             period.start,
@@ -1106,7 +1112,10 @@ impl StripeMcp {
             &SubQuery {
                 expand: ["data.discounts", "data.discounts.source.coupon"],
             },
-            all_time(Timestamp::now().as_second()),
+            all_time(
+                Timestamp::now().as_second(),
+                slices::parallel(self.client.read_budget().rate()),
+            ),
             MAX_SUBSCRIPTIONS,
             &context,
             "this account has too many subscriptions to summarize in one call",
@@ -1144,7 +1153,7 @@ impl StripeMcp {
             self,
             "/v1/invoices",
             &query,
-            all_time(now),
+            all_time(now, slices::parallel(self.client.read_budget().rate())),
             MAX_OVERDUE_SCAN,
             &context,
             "filter by customer to chase fewer at once",
