@@ -88,4 +88,4 @@ pub mod tools;
 pub mod transport;
 pub mod webhooks;
 
-pub use server::StripeMcp;
+pub use tools::StripeMcp;

@@ -2,9 +2,7 @@
 //! remembering them (in the manner of rust-analyzer's `xtask/src/tidy.rs`).
 //!
 //! - the layer order that `ARCHITECTURE.md` states holds for every `crate::` path in `src/`
-//!   (an import pointing up fails, naming the file and line; the known upward arrows are
-//!   listed in [`TEMPORARY_UPWARD`], each with the issue that removes it, and an entry that
-//!   is no longer needed fails too, so the list only shrinks);
+//!   (an import pointing up fails, naming the file and line; there are no exceptions);
 //! - every tool the server offers has a row in `docs/tools.md`;
 //! - every flag and environment variable in `--help` appears in `docs/configuration.md`;
 //! - every relative link in the Markdown files resolves (file and `#anchor`).
@@ -27,10 +25,6 @@ const LAYERS: &[&[&str]] = &[
     &["auth"],
     &["transport"],
 ];
-
-/// Upward arrows that exist today, each with the issue that removes it: (from, to, issue).
-/// This list must only shrink: an entry no longer needed fails the test.
-const TEMPORARY_UPWARD: &[(&str, &str, &str)] = &[];
 
 fn layer_of(module: &str) -> Option<usize> {
     LAYERS.iter().position(|layer| layer.contains(&module))
@@ -113,7 +107,6 @@ fn imports_point_down_the_layers() {
     rust_files(&Path::new(ROOT).join("src"), &mut files);
     files.sort();
     let mut failures = Vec::new();
-    let mut used_exceptions = BTreeSet::new();
     let mut unknown = BTreeSet::new();
     for file in &files {
         let Some(from) = module_of(file) else {
@@ -131,9 +124,9 @@ fn imports_point_down_the_layers() {
                 if to == from {
                     continue;
                 }
-                // Re-exports at the crate root (`crate::StripeMcp`) belong to the server.
+                // Re-exports at the crate root (`crate::StripeMcp`) belong to the tool set.
                 let to = if to == "StripeMcp" {
-                    "server".to_owned()
+                    "tools".to_owned()
                 } else {
                     to
                 };
@@ -144,13 +137,6 @@ fn imports_point_down_the_layers() {
                     continue;
                 };
                 if to_layer <= from_layer {
-                    continue;
-                }
-                if let Some(e) = TEMPORARY_UPWARD
-                    .iter()
-                    .find(|(f, t, _)| *f == from && *t == to)
-                {
-                    used_exceptions.insert((e.0, e.1));
                     continue;
                 }
                 failures.push(format!(
@@ -166,14 +152,6 @@ fn imports_point_down_the_layers() {
     assert!(
         unknown.is_empty(),
         "modules not placed in a layer (add them to LAYERS and ARCHITECTURE.md): {unknown:?}"
-    );
-    let stale: Vec<_> = TEMPORARY_UPWARD
-        .iter()
-        .filter(|(f, t, _)| !used_exceptions.contains(&(*f, *t)))
-        .collect();
-    assert!(
-        stale.is_empty(),
-        "these temporary exceptions are no longer needed; delete them from TEMPORARY_UPWARD: {stale:?}"
     );
     assert!(
         failures.is_empty(),
