@@ -1,8 +1,10 @@
 //! The books at scale (issue 20): `summarize_balance_transactions` over 50,000 balance
 //! transactions and `summarize_subscriptions` over 10,000 subscriptions, against a stand-in
 //! Stripe that answers each page in 250 ms and enforces 25 requests/s with Stripe-shaped
-//! 429s (Stripe's test-mode read limit). Cold, warm (`--db`), the next day's warm, and
-//! the floor each is measured against: pages / 25 per second.
+//! 429s (Stripe's test-mode read limit). Cold, warm (`--db`), the next day's warm (the
+//! store as a run a day earlier left it, a day's transactions since), the same with a
+//! day's worth in a burst at the newest edge, and the floor each is measured against:
+//! pages / 25 per second.
 //!
 //! Run by `scripts/bench` (release build); alone:
 //! `cargo run --release --example bench_books [-- --transactions 50000 --subscriptions 10000]`.
@@ -99,7 +101,56 @@ fn pages_of(seen: &stand_in::Seen, from: usize, t0: Instant) -> (usize, String) 
     )
 }
 
-fn now() -> i64 {
+/// Moves the store's record of what was read back by a day: the store as a run a day
+/// earlier would have left it.
+fn rewind_a_day(db: &std::path::Path) {
+    let conn = rusqlite::Connection::open(db).expect("open the books store");
+    conn.execute_batch(
+        "UPDATE books_ranges SET end_at = end_at - 86400;
+         DELETE FROM books_ranges WHERE end_at <= start_at;",
+    )
+    .expect("rewind the books store");
+}
+
+/// `summarize_balance_transactions` over the last 30 days, checked against the set: the
+/// stand-in's page count from `at`, seconds, requests since `before`, and the pages' kinds.
+async fn last_30_days(
+    rpc: &Rpc,
+    seen: &stand_in::Seen,
+    objects: &Mutex<Vec<Value>>,
+    at: usize,
+    before: usize,
+) -> (usize, f64, usize, String) {
+    let t0 = Instant::now();
+    let (secs, out) = timed(
+        rpc,
+        "summarize_balance_transactions",
+        json!({"last_days": 30}),
+    )
+    .await;
+    let (at, detail) = pages_of(seen, at, t0);
+    let from = out["from"]
+        .as_str()
+        .unwrap()
+        .parse::<jiff::Timestamp>()
+        .unwrap()
+        .as_second();
+    let want = objects
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|t| t["created"].as_i64().unwrap() >= from)
+        .count();
+    assert_eq!(out["transactions"], want as u64, "{out}");
+    (
+        at,
+        secs,
+        seen.requests.load(Ordering::SeqCst) - before,
+        detail,
+    )
+}
+
+fn now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -110,7 +161,7 @@ fn now() -> i64 {
 async fn main() {
     let n_txn = arg("--transactions", 50_000);
     let n_sub = arg("--subscriptions", 10_000);
-    let now = now();
+    let now = now_secs();
     // A busy month: n transactions from midnight (UTC) 30 days ago to a minute ago.
     let span = now - 60 - (now - now.rem_euclid(86_400) - 30 * 86_400);
     let txns: Vec<Value> = (0..n_txn)
@@ -200,10 +251,28 @@ async fn main() {
     eprintln!("{rows:?}");
     drop(rpc);
 
-    // The next day: a day's more transactions (1/31 of the set) newer than everything
-    // held, a fresh process on the store as the first left it, and the 30 days ending today
-    // (the oldest day drops out of the period).
+    // The next day. The server reads the clock and the bench cannot wait a day, so the
+    // store is put back as a run a day ago would have left it: what it records as read
+    // ends a day earlier (the transactions kept are left; they are read again and kept
+    // once by id). The day since holds its 1/30 of the set, spread over the day as a
+    // shop's sales are; a fresh process summarises the 30 days ending today.
+    rewind_a_day(&db);
+    let before = seen.requests.load(Ordering::SeqCst);
+    let rpc = spawn(&stripe.uri(), &db);
+    rpc.initialize().await.expect("initialize");
+    let (at, next, pages, detail) = last_30_days(&rpc, &seen, &objects, at, before).await;
+    rows.push((
+        format!("next day's last 30 days, warm ({pages} requests: {detail})"),
+        next,
+        "target <= 2 s".into(),
+    ));
+    drop(rpc);
+
+    // A burst: a day's worth of transactions (1/31 of the set) in the 25 seconds before
+    // the next summary, newer than everything held. Nothing tells where they are, so
+    // finding them costs a few rounds of splitting.
     let day_more = n_txn / 31;
+    let burst_from = now_secs() - 30;
     {
         let mut o = objects.lock().unwrap();
         for i in 0..day_more {
@@ -211,41 +280,20 @@ async fn main() {
                 json!({"id": format!("txn_next_{i:07}"), "object": "balance_transaction",
                 "amount": 500, "fee": 30, "net": 470, "currency": "usd", "type": "charge",
                 "reporting_category": "charge", "status": "pending",
-                "created": now - 30 + (i as i64 * 25 / day_more.max(1) as i64)}),
+                "created": burst_from + (i as i64 * 25 / day_more.max(1) as i64)}),
             );
         }
     }
     let before = seen.requests.load(Ordering::SeqCst);
     let rpc = spawn(&stripe.uri(), &db);
     rpc.initialize().await.expect("initialize");
-    let t0 = Instant::now();
-    let (next, out3) = timed(
-        &rpc,
-        "summarize_balance_transactions",
-        json!({"last_days": 30}),
-    )
-    .await;
-    let (_, next_pages) = pages_of(&seen, at, t0);
-    let from = out3["from"]
-        .as_str()
-        .unwrap()
-        .parse::<jiff::Timestamp>()
-        .unwrap()
-        .as_second();
-    let want = objects
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|t| t["created"].as_i64().unwrap() >= from)
-        .count();
-    assert_eq!(out3["transactions"], want as u64, "{out3}");
+    let (_, burst, pages, detail) = last_30_days(&rpc, &seen, &objects, at, before).await;
     rows.push((
         format!(
-            "next day's last 30 days, warm (+{day_more} new, {} requests: {next_pages})",
-            seen.requests.load(Ordering::SeqCst) - before
+            "+{day_more} in the last 25 s (a burst at the newest edge), warm ({pages} requests: {detail})"
         ),
-        next,
-        "target <= 2 s".into(),
+        burst,
+        "no target; the hard case of the next day".into(),
     ));
 
     let t0 = Instant::now();

@@ -6,18 +6,15 @@
 //! one. Nothing is read twice: after a full page whose oldest object (`id`, created `c`)
 //! is the cursor, everything of the slice newer than that object has been read, so the
 //! slice continues as `[gte, c + 1)` after `id` (Stripe's cursor is a place in the list,
-//! whatever the `created` bounds around it). While fewer pages are in flight than the
-//! budget can use ([`parallel`]), the unread `[gte, c)` is split instead: the slice
-//! continues over its newest part, and the rest becomes new slices ([`cuts`]), sized by
-//! the density the page just showed. Objects are kept once by id all the same. A page
+//! whatever the `created` bounds around it). When no more than half the pages that keep
+//! the budget busy are in flight ([`in_flight_for`] the quickest page yet), the unread
+//! `[gte, c)` is split instead: the slice continues over its newest part, and the rest
+//! becomes new slices ([`cuts`]), sized by the density the page just showed. Objects are kept once by id all the same. A page
 //! that fails in a way retrying can help (429, 5xx, a lost connection) is asked again
 //! with the same cursor, so nothing is lost either. Every slice runs within the calling
 //! task (so its task-locals hold), and dropping the read stops every slice at once.
 
-use std::{
-    collections::{HashSet, VecDeque},
-    future::Future,
-};
+use std::{collections::HashSet, future::Future};
 
 use futures_util::{StreamExt, stream::FuturesUnordered};
 use serde::{Serialize, de::DeserializeOwned};
@@ -34,7 +31,7 @@ const PAGE_SECONDS: f64 = 0.35;
 
 /// Pages a read keeps in flight (and slices it starts with) for a budget of `rate`
 /// requests per second: enough that the budget, not Stripe's latency, sets the pace
-/// (test mode's 23.75/s: 12), and no more, since every slice ends on a partly filled
+/// (test mode's 23.75/s: 9), and no more, since every slice ends on a partly filled
 /// page that costs a request of the budget.
 pub fn parallel(rate: f64) -> usize {
     ((rate * PAGE_SECONDS).ceil() as usize).clamp(4, PARALLEL)
@@ -155,17 +152,14 @@ pub fn cuts(gte: i64, c: i64, span: i64, parts: usize) -> Vec<i64> {
     b
 }
 
-/// Whether pages are coming back (the last `want` of them) at nine tenths of the
-/// budget's `rate` or faster: then the budget sets the pace, not the slices in flight.
-fn paced_by_budget(answered: &VecDeque<tokio::time::Instant>, want: usize, rate: f64) -> bool {
-    let (Some(first), Some(last)) = (answered.front(), answered.back()) else {
-        return false;
-    };
-    if answered.len() < want.max(2) {
-        return false;
-    }
-    let seconds = (*last - *first).as_secs_f64();
-    seconds > 0.0 && (answered.len() - 1) as f64 / seconds >= 0.9 * rate
+/// Pages to keep in flight for a budget of `rate` requests per second when a page takes
+/// `latency` seconds on the wire: what keeps the budget busy (Little's law: rate x
+/// latency, to the nearest page), at least two and at most [`PARALLEL`]. Well below that
+/// the budget waits for pages in flight, so a slice with more than a page left is split;
+/// near or above it, the budget sets the pace and a split would only add partly filled
+/// pages.
+pub fn in_flight_for(rate: f64, latency: f64) -> usize {
+    ((rate * latency).round() as usize).clamp(2, PARALLEL)
 }
 
 /// True when asking for the same page again may succeed.
@@ -208,14 +202,15 @@ where
             limit: PAGE,
             starting_after: job.cursor.as_deref(),
         };
+        let sent = tokio::time::Instant::now();
         let page = client.get::<List<T>>(path, &query).await;
-        (job, page)
+        (job, page, sent.elapsed().as_secs_f64())
     };
     let budget = client.read_budget();
-    let want = parallel(budget.rate());
-    // When the last pages came back: while they come as fast as the budget lets them
-    // out, more slices would only add partly filled pages.
-    let mut answered: VecDeque<tokio::time::Instant> = VecDeque::new();
+    // The quickest round trip of a full page so far: about a page's time on the wire, since
+    // a wait for the budget only adds to a round trip (and the first requests of a read
+    // leave without one). A split is only ever decided after a full page.
+    let mut latency = f64::INFINITY;
     let mut seen: HashSet<String> = HashSet::new();
     let mut out: Vec<T> = Vec::new();
     let mut in_flight = FuturesUnordered::new();
@@ -238,7 +233,7 @@ where
             _ = cancel.cancelled() => return Err(SliceError::Cancelled),
             next = in_flight.next() => next,
         };
-        let Some((job, page)) = next else {
+        let Some((job, page, round_trip)) = next else {
             return Ok(out);
         };
         let page = match page {
@@ -258,9 +253,8 @@ where
             }
             Err(e) => return Err(SliceError::Stripe(e)),
         };
-        answered.push_back(tokio::time::Instant::now());
-        if answered.len() > want {
-            answered.pop_front();
+        if page.data.len() >= PAGE as usize {
+            latency = latency.min(round_trip);
         }
         let got = page.data.len();
         let newest = page.data.first().map(|o| o.created());
@@ -280,10 +274,17 @@ where
                 // Everything of the slice newer than `id` is read: what is left is the
                 // rest of second `c` and [gte, c).
                 let span = newest.unwrap_or(c) - c;
-                let room = if paced_by_budget(&answered, want, budget.current_rate()) {
-                    0
+                // Split only when the budget is about to wait for pages: no more than half
+                // of what keeps it busy in flight (a slice or two still going while the
+                // rest ended). Above that the others keep it busy, and every part would end
+                // on a partly filled page. Then up to as many as a read starts with: each
+                // part's run of pages is shorter, and the parts wait for the budget, not
+                // for Stripe.
+                let rate = budget.current_rate();
+                let room = if in_flight.len() <= in_flight_for(rate, latency) / 2 {
+                    parallel(rate).saturating_sub(in_flight.len())
                 } else {
-                    want.saturating_sub(in_flight.len())
+                    0
                 };
                 let b = if c > job.gte && room >= 2 {
                     cuts(job.gte, c, span, room)
@@ -322,6 +323,19 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pages_kept_in_flight_are_what_keeps_the_budget_busy() {
+        // Test mode, 250 ms a page: 23.75 x 0.25 = 5.9 on the wire.
+        assert_eq!(in_flight_for(23.75, 0.25), 6);
+        assert_eq!(in_flight_for(23.75, 0.26), 6);
+        // Pages that come back quickly need few in flight, but never fewer than two.
+        assert_eq!(in_flight_for(25.0, 0.02), 2);
+        // Live mode: 95/s at 250 ms would be 25; bounded.
+        assert_eq!(in_flight_for(95.0, 0.25), PARALLEL);
+        // Before any page is back the latency is unknown (infinite): the most.
+        assert_eq!(in_flight_for(23.75, f64::INFINITY), PARALLEL);
+    }
 
     #[test]
     fn even_slices_cover_the_range_once() {
