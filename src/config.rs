@@ -437,3 +437,20 @@ pub fn read_dotenv(path: &std::path::Path, present: impl Fn(&str) -> bool) -> Do
     }
     out
 }
+
+/// Writes a command's report to stdout (the commands that do not serve MCP: `tools`,
+/// `books status`, `check`, ...). A reader that stops early (`stripe-mcp tools | head`) has
+/// what it wanted: a closed pipe ends the report quietly with success instead of a panic.
+/// Any other failure to write is the command's failure.
+pub fn print_report(text: &str) -> std::process::ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("stripe-mcp: could not write the report to stdout: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -175,7 +175,13 @@ async fn run(cli: Cli) -> ExitCode {
             Ok(s) => s,
             Err(code) => return code,
         };
-        return stripe_mcp::store::books_cli::status(&store).await;
+        return match stripe_mcp::store::books_cli::status(&store).await {
+            Ok(report) => config::print_report(&report),
+            Err(e) => {
+                fail!("stripe-mcp books: {e}");
+                ExitCode::from(2)
+            }
+        };
     }
     // Listing what a selection costs needs no key.
     if let Some(Command::Tools) = &cli.command {
@@ -215,8 +221,7 @@ async fn run(cli: Cli) -> ExitCode {
             let text = check::render(&result);
             if result.is_ok() {
                 // `check` does not serve MCP: like any CLI, its report goes to stdout.
-                println!("{}", redact::redact(&text));
-                ExitCode::SUCCESS
+                config::print_report(&format!("{}\n", redact::redact(&text)))
             } else {
                 eprintln!("{}", redact::redact(&text));
                 ExitCode::FAILURE
@@ -301,18 +306,24 @@ fn print_tools(cli: &Cli) -> ExitCode {
     let costs: Vec<ToolCost> = tools.iter().map(ToolCost::of).collect();
     let width = costs.iter().map(|c| c.name.len()).max().unwrap_or(4);
     // `tools` does not serve MCP: like any CLI, its report goes to stdout.
-    println!("{:width$}  {:>6}  {:>13}", "tool", "model", "output_schema");
+    let mut report = format!(
+        "{:width$}  {:>6}  {:>13}\n",
+        "tool", "model", "output_schema"
+    );
     for c in &costs {
-        println!("{:width$}  {:>6}  {:>13}", c.name, c.model, c.output_schema);
+        report.push_str(&format!(
+            "{:width$}  {:>6}  {:>13}\n",
+            c.name, c.model, c.output_schema
+        ));
     }
     let model: usize = costs.iter().map(|c| c.model).sum();
     let output: usize = costs.iter().map(|c| c.output_schema).sum();
-    println!(
-        "total: {} tools, {model} B a model reads (name, description, input schema; {} B per tool on average), {output} B of output schemas",
+    report.push_str(&format!(
+        "total: {} tools, {model} B a model reads (name, description, input schema; {} B per tool on average), {output} B of output schemas\n",
         costs.len(),
         model.checked_div(costs.len()).unwrap_or(0)
-    );
-    ExitCode::SUCCESS
+    ));
+    config::print_report(&report)
 }
 
 /// Serves one MCP session on stdio until the client closes it or `shutdown` fires.

@@ -217,6 +217,24 @@ fn the_orders_group_without_a_ledger_is_refused_with_the_flag_to_add() {
     assert!(stderr.contains("--db"), "{stderr}");
 }
 
+#[test]
+fn a_reader_that_stops_early_ends_the_tools_report_quietly() {
+    // `stripe-mcp tools | head -1`, without the race: the reading end of the pipe is closed
+    // before the report is written, so every write meets a closed pipe (EPIPE).
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(common::bin())
+        .arg("tools")
+        .env_clear()
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
 /// `stripe-mcp tools` output: (name, model bytes, output schema bytes) per tool, and the total line.
 fn tools_command(args: &[&str]) -> (Vec<(String, usize, usize)>, String) {
     let out = std::process::Command::new(common::bin())

@@ -39,29 +39,27 @@ fn day(secs: i64) -> String {
         .unwrap_or_else(|_| secs.to_string())
 }
 
-/// `books status`: the report on stdout (a CLI, not MCP).
-pub async fn status(store: &Store) -> ExitCode {
-    match store.books_status(&Scope::Operator).await {
-        Ok(accounts) if accounts.is_empty() => {
-            println!(
-                "no books kept yet: `stripe-mcp books sync`, or any summary with --db, fills them"
-            );
-            ExitCode::SUCCESS
-        }
-        Ok(accounts) => {
-            for a in accounts {
-                println!("{}: {} transactions", a.account, a.transactions);
-                for (s, e) in a.ranges {
-                    println!("  read in full: {} to {}", day(s), day(e));
-                }
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("stripe-mcp books: {e}");
-            ExitCode::from(2)
+/// `books status`: the report (for stdout: a CLI, not MCP), or why the store could not
+/// give it.
+pub async fn status(store: &Store) -> Result<String, String> {
+    let accounts = store
+        .books_status(&Scope::Operator)
+        .await
+        .map_err(|e| e.to_string())?;
+    if accounts.is_empty() {
+        return Ok(
+            "no books kept yet: `stripe-mcp books sync`, or any summary with --db, fills them\n"
+                .to_owned(),
+        );
+    }
+    let mut report = String::new();
+    for a in accounts {
+        report.push_str(&format!("{}: {} transactions\n", a.account, a.transactions));
+        for (s, e) in a.ranges {
+            report.push_str(&format!("  read in full: {} to {}\n", day(s), day(e)));
         }
     }
+    Ok(report)
 }
 
 /// `books sync`: reads what is missing from `since` (default [`books::DEFAULT_SYNC_DAYS`]
