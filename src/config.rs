@@ -281,7 +281,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "stripe:write", value_name = "SCOPE")]
     pub write_scope: String,
 
-    /// The URL clients use to reach this server, as a reverse proxy publishes it (https://mcp.example.com). Its host is allowed, and OAuth metadata names it.
+    /// The URL clients use to reach this server, as a reverse proxy publishes it (`https://mcp.example.com`). Its host is allowed, and OAuth metadata names it.
     #[arg(long, env = "STRIPE_MCP_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
 

@@ -199,7 +199,7 @@ impl Egress {
         }
     }
 
-    /// A prompt's messages (secrets only: see [`Kind::Own`]).
+    /// A prompt's messages (secrets only: see `Kind::Own`).
     pub fn prompt(&self, response: GetPromptResponse) -> GetPromptResponse {
         match response {
             GetPromptResponse::Complete(mut result) => {
@@ -216,7 +216,7 @@ impl Egress {
         }
     }
 
-    /// One of the server's own pages (an MCP Apps view): secrets only, see [`Kind::Own`].
+    /// One of the server's own pages (an MCP Apps view): secrets only, see `Kind::Own`.
     /// The data a view draws arrives in tool results, which are masked.
     pub fn page(&self, response: ReadResourceResponse) -> ReadResourceResponse {
         match response {

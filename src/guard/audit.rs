@@ -157,7 +157,7 @@ const CELL_MAX: usize = 64;
 
 /// One value as a table cell: control characters (newlines, ANSI escapes, bidi
 /// overrides) written as escapes, so a value can neither start a fake row nor drive the
-/// terminal; cut at [`CELL_MAX`] characters.
+/// terminal; cut at `CELL_MAX` characters.
 pub fn cell(value: &str) -> String {
     let mut out = String::with_capacity(value.len().min(CELL_MAX * 2));
     for (n, c) in value.chars().enumerate() {

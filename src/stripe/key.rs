@@ -30,7 +30,7 @@ impl fmt::Display for Mode {
 /// A Stripe secret (`sk_`) or restricted (`rk_`) key.
 ///
 /// Neither `Debug` nor `Display` shows it; the only way out is
-/// [`ApiKey::expose`], used once to build the `Authorization` header.
+/// `ApiKey::expose`, used once to build the `Authorization` header.
 #[derive(Clone)]
 pub struct ApiKey {
     /// The key itself; private so it cannot be formatted by accident.

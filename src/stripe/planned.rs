@@ -1,6 +1,6 @@
 //! A write is a planned request: the method, path, form params, connected account and
 //! idempotency key a tool will send, built purely from its arguments. The client's only
-//! write path, [`Client::send`], takes an [`Approved`] request, which only the guard
+//! write path, [`super::Client::send`], takes an [`Approved`] request, which only the guard
 //! makes (`crate::guard::gate`), bound to exactly that method, path, params and account.
 //! A tool, resource or lookup that tries to write without the guard has nothing to send
 //! with: `Client::post` and `Client::delete` are private to the client.
@@ -110,7 +110,7 @@ fn current_account() -> Option<String> {
 }
 
 /// A planned request the guard let through. It can be made only by the guard
-/// ([`Approved::by_guard`] is crate-private and the tidy check allows it only in
+/// (`Approved::by_guard` is crate-private and the tidy check allows it only in
 /// `src/guard/`), and it is exactly the request that will be sent.
 #[derive(Debug)]
 pub struct Approved {

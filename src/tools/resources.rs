@@ -9,7 +9,7 @@
 //! Resources and prompts obey the same tool list as tools (`--tools`, a tenant's
 //! `tools`, `--read-only`): a resource is listed and served only where a tool that reads
 //! the same object is offered ([`READERS`]), a prompt only where every tool it names is
-//! ([`PROMPTS`]). What they return leaves through [`crate::egress`] like any result.
+//! (`PROMPTS`). What they return leaves through [`crate::egress`] like any result.
 
 use jiff::{ToSpan, civil::Date};
 use rmcp::{
@@ -41,7 +41,7 @@ pub type Offered<'a> = &'a (dyn Fn(&str) -> bool + Sync);
 const READ_ANY: &[&str] = &["fetch_stripe_resource", "stripe_api_read"];
 
 /// The tools that read objects served from each API path segment (as
-/// [`crate::stripe::search::segment_for_id`] names it), besides [`READ_ANY`]; and the
+/// [`crate::stripe::search::segment_for_id`] names it), besides `READ_ANY`; and the
 /// fixed resources by URI. A resource is served only where one of them is offered.
 pub const READERS: &[(&str, &[&str])] = &[
     (ACCOUNT_URI, &["get_account_info"]),

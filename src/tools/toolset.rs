@@ -500,7 +500,7 @@ impl StripeMcp {
     }
 
     /// Every tool's `tools/list` entry computed from its own definition: schemas generated
-    /// and compacted ([`compact_tool`]). This is what `src/tools/catalogue.json` holds; a
+    /// and compacted (`compact_tool`). This is what `src/tools/catalogue.json` holds; a
     /// test fails when the two differ (`UPDATE_GOLDEN=1 cargo test --lib catalogue` rewrites
     /// the file). Generating the schemas costs most of a cold start, so the server does it
     /// only here, never on its own start-up path.

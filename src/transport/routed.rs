@@ -1,6 +1,6 @@
 //! The MCP handler of the HTTP transport: each request is served by its caller's
 //! tenant ([`crate::auth::Caller`], attached by the HTTP layer), under the tenant's
-//! rate limit and the server's per-request deadline. The tenant's [`StripeMcp`] does
+//! rate limit and the server's per-request deadline. The tenant's [`crate::StripeMcp`] does
 //! the work and never learns which transport or auth mode brought the request.
 
 use std::{
