@@ -185,7 +185,9 @@ async fn main() {
         })
         .collect();
     let stripe = wiremock::MockServer::start().await;
-    stand_in::account(&stripe, "acct_bench_books").await;
+    // A fresh process asks whose books they are (`GET /v1/account`) before anything
+    // else: at Stripe's latency, like the pages.
+    stand_in::account_after(&stripe, "acct_bench_books", LATENCY).await;
     let behaviour = stand_in::Behaviour {
         latency: LATENCY,
         rate_limit: Some(RATE),

@@ -166,13 +166,22 @@ pub async fn mount(
     seen
 }
 
-/// `GET /v1/account`: the account the key belongs to.
+/// `GET /v1/account`: the account the key belongs to, answered at once.
 pub async fn account(stripe: &MockServer, id: &str) {
+    account_after(stripe, id, Duration::ZERO).await
+}
+
+/// `GET /v1/account`, answered after `latency` (Stripe's is about a page's).
+pub async fn account_after(stripe: &MockServer, id: &str, latency: Duration) {
     Mock::given(method("GET"))
         .and(path("/v1/account"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_delay(latency)
+                .set_body_json(json!({
             "id": id, "object": "account", "charges_enabled": true, "payouts_enabled": true,
-            "country": "US", "default_currency": "usd"})))
+            "country": "US", "default_currency": "usd"})),
+        )
         .mount(stripe)
         .await;
 }
