@@ -1,6 +1,9 @@
 //! MCP Apps views (the `io.modelcontextprotocol/ui` extension, revision 2026-01-26): three
 //! self-contained HTML pages bundled into the binary, served as `ui://stripe-mcp/...`
-//! resources and linked from the tools whose results they draw.
+//! resources and linked from the tools whose results they draw. What every view needs (the
+//! host's postMessage protocol, element and amount helpers) is written once, in
+//! `ui/common.js`, and put in place of each page's `//@common.js` line when the page is
+//! first served ([`View::html`]); each page's CSP pins the whole script by hash.
 //!
 //! Offered only to a client that declares the extension (and not with `--no-ui`): any
 //! other client sees exactly the tools, resources and results it saw before. A view gets
@@ -8,10 +11,20 @@
 //! exit (secret scrubbing, `--redact`) as the text; views call no tools of their own
 //! except the read-only one they were opened for (a refresh).
 
+use std::sync::LazyLock;
+
 use rmcp::model::{
     ClientCapabilities, MetaObject, ReadResourceResult, Resource, ResourceContents, Tool,
 };
 use serde_json::json;
+
+/// What every view's script shares, put where its page says `//@common.js`. A change to it
+/// changes every page's script hash: `every_view_is_small_self_contained_and_pins_its_script_and_style_by_hash`
+/// names the hash each page's CSP must then pin.
+const COMMON_JS: &str = include_str!("ui/common.js");
+
+/// The line of a page that [`COMMON_JS`] replaces (the whole line, whatever follows).
+const COMMON_MARK: &str = "  //@common.js";
 
 /// The extension's identifier in the client's `capabilities.extensions`.
 pub const EXTENSION_ID: &str = "io.modelcontextprotocol/ui";
@@ -33,8 +46,8 @@ pub struct View {
     pub title: &'static str,
     /// What it shows.
     pub description: &'static str,
-    /// The whole page: inline script and style, no network.
-    pub html: &'static str,
+    /// The page as written, with its `//@common.js` line (see [`View::html`]).
+    page: &'static str,
     /// The tools that link to it: it is offered only when one of them is listed.
     pub tools: &'static [&'static str],
 }
@@ -46,7 +59,7 @@ pub const VIEWS: &[View] = &[
         name: "books",
         title: "Books",
         description: "Balance totals per currency and a chart of gross, refunds, fees and payouts by day or week; MRR and ARR per currency with the top plans.",
-        html: include_str!("ui/books.html"),
+        page: include_str!("ui/books.html"),
         tools: &["summarize_balance_transactions", "summarize_subscriptions"],
     },
     View {
@@ -54,7 +67,7 @@ pub const VIEWS: &[View] = &[
         name: "checkout",
         title: "Checkout",
         description: "A checkout: what is sold, the total, the expiry, the payment link with a QR code, the status.",
-        html: include_str!("ui/checkout.html"),
+        page: include_str!("ui/checkout.html"),
         tools: &["initiate_checkout", "get_checkout_session"],
     },
     View {
@@ -62,10 +75,38 @@ pub const VIEWS: &[View] = &[
         name: "order",
         title: "Order",
         description: "An order's timeline from the webhook ledger, or a list of orders.",
-        html: include_str!("ui/order.html"),
+        page: include_str!("ui/order.html"),
         tools: &["get_order_status", "list_orders"],
     },
 ];
+
+/// Every view's page as served, in the order of [`VIEWS`]: built once, when first read.
+static PAGES: LazyLock<Vec<String>> =
+    LazyLock::new(|| VIEWS.iter().map(|v| compose(v.page)).collect());
+
+/// `page` with its `//@common.js` line replaced by [`COMMON_JS`].
+fn compose(page: &str) -> String {
+    let mut out = String::with_capacity(page.len() + COMMON_JS.len());
+    for line in page.split_inclusive('\n') {
+        if line.starts_with(COMMON_MARK) {
+            out.push_str(COMMON_JS);
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+impl View {
+    /// The whole page as served: inline script and style, no network.
+    pub fn html(&self) -> &'static str {
+        let at = VIEWS
+            .iter()
+            .position(|v| v.uri == self.uri)
+            .expect("a view is one of VIEWS");
+        &PAGES[at]
+    }
+}
 
 /// The view a tool's result is drawn in, if any.
 pub fn view_of(tool: &str) -> Option<&'static View> {
@@ -145,7 +186,7 @@ pub fn resource(view: &View) -> Resource {
 /// (a test checks), but one road out for all content.
 pub fn read(view: &View) -> ReadResourceResult {
     ReadResourceResult::new(vec![
-        ResourceContents::text(view.html, view.uri)
+        ResourceContents::text(view.html(), view.uri)
             .with_mime_type(MIME_TYPE)
             .with_meta(resource_meta()),
     ])
@@ -176,14 +217,14 @@ mod tests {
     fn every_view_is_small_self_contained_and_pins_its_script_and_style_by_hash() {
         for view in VIEWS {
             assert!(
-                view.html.len() <= 100 * 1024,
+                view.html().len() <= 100 * 1024,
                 "{}: {} bytes",
                 view.name,
-                view.html.len()
+                view.html().len()
             );
             assert!(view.uri.starts_with(URI_PREFIX));
             let csp = block(
-                view.html,
+                view.html(),
                 "http-equiv=\"Content-Security-Policy\" content=\"",
                 "\"",
             );
@@ -193,8 +234,8 @@ mod tests {
                 view.name
             );
             assert!(!csp.contains("unsafe"), "{}: {csp}", view.name);
-            let script = block(view.html, "<script>", "</script>");
-            let style = block(view.html, "<style>", "</style>");
+            let script = block(view.html(), "<script>", "</script>");
+            let style = block(view.html(), "<style>", "</style>");
             assert!(
                 csp.contains(&format!("script-src {}", hash(script))),
                 "{}: the CSP must pin script-src {}",
@@ -207,7 +248,7 @@ mod tests {
                 view.name,
                 hash(style)
             );
-            assert_eq!(view.html.matches("<script").count(), 1, "{}", view.name);
+            assert_eq!(view.html().matches("<script").count(), 1, "{}", view.name);
             // The SVG namespace is a name, not an address.
             let script = script.replace("\"http://www.w3.org/2000/svg\"", "SVG_NS");
             for remote in [
@@ -235,8 +276,8 @@ mod tests {
     fn the_secret_scrubbing_leaves_every_view_intact() {
         for view in VIEWS {
             assert_eq!(
-                crate::egress::scrub::redact(view.html),
-                view.html,
+                crate::egress::scrub::redact(view.html()),
+                view.html(),
                 "{}",
                 view.name
             );
