@@ -153,13 +153,8 @@ async fn run(cli: Cli) -> ExitCode {
             }
         };
         return match stripe_mcp::guard::audit::run(args, &target).await {
-            Ok(text) => {
-                // The trail is this command's output (it is not an MCP server).
-                use std::io::Write as _;
-                let mut out = std::io::stdout().lock();
-                let _ = out.write_all(text.as_bytes());
-                ExitCode::SUCCESS
-            }
+            // The trail is this command's output (it is not an MCP server).
+            Ok(text) => config::print_report(&text),
             Err(e) => {
                 fail!("stripe-mcp audit: {e}");
                 ExitCode::from(1)

@@ -302,8 +302,9 @@ fn spending_caps(limits: &guard::limits::Limits) -> String {
 
 impl StripeMcp {
     /// The one call entry: back-pressure, the confirmation guard, the tool, then the
-    /// result out through [`crate::egress::Egress`]. `deadline` bounds the tool's own work after the confirmation, so a
-    /// person's time to answer does not eat it (HTTP's `--request-timeout`).
+    /// result out through [`crate::egress::Egress`]. `deadline` bounds the tool's own work
+    /// after the confirmation, so a person's time to answer does not eat it (HTTP's
+    /// `--request-timeout`).
     pub async fn call_tool_within(
         &self,
         request: CallToolRequestParams,
@@ -555,8 +556,8 @@ fn overloaded() -> CallToolResult {
 /// Says in a write's result when Stripe replayed an earlier answer for its
 /// idempotency key, and gives every time field its RFC 3339 twin
 /// ([`crate::tools::times`]). Returns true when the structured content changed: its
-/// text is then written from it by [`crate::egress::Egress::tool_result_from_structured`], once, as
-/// the content leaves.
+/// text is then written from it, once, as the content leaves
+/// ([`crate::egress::Egress::tool_result_from_structured`]).
 fn note_replay(response: CallToolResponse, notes: &CallNotes) -> (CallToolResponse, bool) {
     let CallToolResponse::Complete(mut result) = response else {
         return (response, false);

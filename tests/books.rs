@@ -132,17 +132,26 @@ async fn read_all(
     .await
 }
 
+/// A mock Stripe whose `/v1/balance_transactions` is the stand-in over `set`, behaving so.
+async fn stripe_listing(
+    set: &[Value],
+    behaviour: stand_in::Behaviour,
+) -> (wiremock::MockServer, Arc<stand_in::Seen>) {
+    let stripe = common::mock_stripe().await;
+    let seen = stand_in::mount(
+        &stripe,
+        "/v1/balance_transactions",
+        Arc::new(Mutex::new(set.to_vec())),
+        behaviour,
+    )
+    .await;
+    (stripe, seen)
+}
+
 #[tokio::test]
 async fn totals_are_exact_whatever_the_slicing_and_edges_count_once() {
     let set = edgy_month();
-    let stripe = common::mock_stripe().await;
-    stand_in::mount(
-        &stripe,
-        "/v1/balance_transactions",
-        Arc::new(Mutex::new(set.clone())),
-        Default::default(),
-    )
-    .await;
+    let (stripe, _) = stripe_listing(&set, Default::default()).await;
     let c = client(&stripe.uri(), 2, 100_000.0);
     let want = expected(&set, NOV.0, NOV.1);
     assert_eq!(want.values().map(|v| v.0).sum::<u64>(), set.len() as u64);
@@ -180,11 +189,8 @@ async fn a_burst_at_the_newest_edge_is_read_once_and_in_few_requests() {
         })
         .collect();
     set.extend((0..5).map(|i| txn(10_000 + i, 700, 20, "usd", end - 300 + 50 * i as i64)));
-    let stripe = common::mock_stripe().await;
-    let seen = stand_in::mount(
-        &stripe,
-        "/v1/balance_transactions",
-        Arc::new(Mutex::new(set.clone())),
+    let (stripe, seen) = stripe_listing(
+        &set,
         stand_in::Behaviour {
             latency: Duration::from_millis(20),
             ..Default::default()
@@ -219,11 +225,8 @@ async fn a_list_read_at_the_budgets_pace_costs_little_more_than_its_pages() {
             )
         })
         .collect();
-    let stripe = common::mock_stripe().await;
-    let seen = stand_in::mount(
-        &stripe,
-        "/v1/balance_transactions",
-        Arc::new(Mutex::new(set.clone())),
+    let (stripe, seen) = stripe_listing(
+        &set,
         stand_in::Behaviour {
             latency: Duration::from_millis(20),
             ..Default::default()
@@ -242,11 +245,8 @@ async fn a_list_read_at_the_budgets_pace_costs_little_more_than_its_pages() {
 #[tokio::test]
 async fn a_page_that_fails_is_asked_again_and_nothing_is_lost() {
     let set = edgy_month();
-    let stripe = common::mock_stripe().await;
-    let seen = stand_in::mount(
-        &stripe,
-        "/v1/balance_transactions",
-        Arc::new(Mutex::new(set.clone())),
+    let (stripe, seen) = stripe_listing(
+        &set,
         stand_in::Behaviour {
             fail: vec![0, 3, 7, 20, 21, 22],
             ..Default::default()
@@ -263,11 +263,8 @@ async fn a_page_that_fails_is_asked_again_and_nothing_is_lost() {
 #[tokio::test]
 async fn a_stand_in_that_enforces_a_rate_limit_throttles_but_the_total_is_still_exact() {
     let set = edgy_month();
-    let stripe = common::mock_stripe().await;
-    let seen = stand_in::mount(
-        &stripe,
-        "/v1/balance_transactions",
-        Arc::new(Mutex::new(set.clone())),
+    let (stripe, seen) = stripe_listing(
+        &set,
         stand_in::Behaviour {
             latency: Duration::from_millis(20),
             rate_limit: Some(25),
@@ -289,11 +286,8 @@ async fn a_stand_in_that_enforces_a_rate_limit_throttles_but_the_total_is_still_
 #[tokio::test]
 async fn the_budget_keeps_parallel_reads_under_the_stand_ins_limit() {
     let set = edgy_month();
-    let stripe = common::mock_stripe().await;
-    let seen = stand_in::mount(
-        &stripe,
-        "/v1/balance_transactions",
-        Arc::new(Mutex::new(set.clone())),
+    let (stripe, seen) = stripe_listing(
+        &set,
         stand_in::Behaviour {
             latency: Duration::from_millis(50),
             rate_limit: Some(30),
@@ -506,22 +500,6 @@ async fn books_sync_fills_the_store_ahead_and_books_status_shows_it() {
     server.stop().await;
 }
 
-/// `GET /v1/account` for this key names this account.
-async fn account_for(stripe: &wiremock::MockServer, key: &str, id: &str) {
-    use wiremock::{
-        Mock, ResponseTemplate,
-        matchers::{header, method, path},
-    };
-    Mock::given(method("GET"))
-        .and(path("/v1/account"))
-        .and(header("authorization", format!("Bearer {key}").as_str()))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"id": id, "object": "account"})),
-        )
-        .mount(stripe)
-        .await;
-}
-
 #[tokio::test]
 async fn each_caller_reads_and_fills_only_the_copy_its_boundary_sees_on_sqlite() {
     let db = common::temp_db("books-scope");
@@ -553,8 +531,8 @@ async fn each_caller_reads_and_fills_only_its_copy(db: String, tag: &str) {
     let now = common::now();
     let objects = Arc::new(Mutex::new(recent(450, now)));
     let stripe = common::mock_stripe().await;
-    account_for(&stripe, KEY_ONE, &acct_one).await;
-    account_for(&stripe, KEY_TWO, &acct_two).await;
+    common::account_for(&stripe, KEY_ONE, &acct_one).await;
+    common::account_for(&stripe, KEY_TWO, &acct_two).await;
     let seen = stand_in::mount(
         &stripe,
         "/v1/balance_transactions",

@@ -81,17 +81,6 @@ async fn two_shops_ledger(dir: &Path) -> PathBuf {
     db
 }
 
-async fn account_for(stripe: &MockServer, key: &str, id: &str) {
-    Mock::given(method("GET"))
-        .and(path("/v1/account"))
-        .and(header("authorization", format!("Bearer {key}").as_str()))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"id": id, "object": "account"})),
-        )
-        .mount(stripe)
-        .await;
-}
-
 async fn key_refused(stripe: &MockServer, key: &str) {
     Mock::given(method("GET"))
         .and(path("/v1/account"))
@@ -157,7 +146,7 @@ async fn each_tenant_on_one_db_reads_only_the_orders_of_its_own_account() {
     let db = two_shops_ledger(&dir).await;
     let file = tenants_file(&dir);
     let stripe = common::mock_stripe().await;
-    account_for(&stripe, KEY_A, "acct_SHOPA").await;
+    common::account_for(&stripe, KEY_A, "acct_SHOPA").await;
     // b's Stripe cannot find shop A's session: the ledger must not answer for it either.
     Mock::given(method("GET"))
         .and(path("/v1/checkout/sessions/cs_test_shopa"))
@@ -273,7 +262,7 @@ async fn a_stripe_key_reads_nothing_until_stripe_accepts_it_and_then_only_its_ac
     let db = two_shops_ledger(&dir).await;
     let stripe = common::mock_stripe().await;
     key_refused(&stripe, "sk_test_x").await;
-    account_for(&stripe, KEY_A, "acct_SHOPA").await;
+    common::account_for(&stripe, KEY_A, "acct_SHOPA").await;
     let server = start(
         &stripe.uri(),
         &["--auth", "stripe-key", "--db", db.to_str().unwrap()],
@@ -302,7 +291,7 @@ async fn a_flood_of_new_keys_does_not_evict_a_caller_in_use() {
     let dir = temp_dir("scope-flood");
     let db = two_shops_ledger(&dir).await;
     let stripe = common::mock_stripe().await;
-    account_for(&stripe, KEY_A, "acct_SHOPA").await;
+    common::account_for(&stripe, KEY_A, "acct_SHOPA").await;
     let server = start(
         &stripe.uri(),
         &["--auth", "stripe-key", "--db", db.to_str().unwrap()],

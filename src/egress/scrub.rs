@@ -109,30 +109,25 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     Cow::Owned(result)
 }
 
-/// Masks secrets in every string (and object key) of a JSON value, in place. Returns
-/// true when anything was masked.
-pub fn redact_json(value: &mut serde_json::Value) -> bool {
+/// Masks secrets in every string (and object key) of a JSON value, in place.
+pub fn redact_json(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::String(s) => {
             if let Cow::Owned(r) = redact(s) {
                 *s = r;
-                return true;
             }
-            false
         }
-        serde_json::Value::Array(items) => items.iter_mut().fold(false, |a, v| redact_json(v) | a),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json),
         serde_json::Value::Object(map) => {
-            let mut masked = false;
             if map.keys().any(|k| matches!(redact(k), Cow::Owned(_))) {
                 let old = std::mem::take(map);
                 for (k, v) in old {
                     map.insert(redact(&k).into_owned(), v);
                 }
-                masked = true;
             }
-            map.values_mut().fold(masked, |a, v| redact_json(v) | a)
+            map.values_mut().for_each(redact_json);
         }
-        _ => false,
+        _ => {}
     }
 }
 

@@ -9,9 +9,9 @@
 //! whatever the `created` bounds around it). When no more than half the pages that keep
 //! the budget busy are in flight ([`in_flight_for`] the quickest page yet), the unread
 //! `[gte, c)` is split instead: the slice continues over its newest part, and the rest
-//! becomes new slices ([`cuts`]), sized by the density the page just showed. Objects are kept once by id all the same. A page
-//! that fails in a way retrying can help (429, 5xx, a lost connection) is asked again
-//! with the same cursor, so nothing is lost either. Every slice runs within the calling
+//! becomes new slices ([`cuts`]), sized by the density the page just showed. Objects are
+//! kept once by id all the same. A page that fails in a way retrying can help (429, 5xx, a
+//! lost connection) is asked again with the same cursor, so nothing is lost either. Every slice runs within the calling
 //! task (so its task-locals hold), and dropping the read stops every slice at once.
 
 use std::{collections::HashSet, future::Future};

@@ -19,8 +19,8 @@ use rmcp::model::{
 use serde_json::json;
 
 /// What every view's script shares, put where its page says `//@common.js`. A change to it
-/// changes every page's script hash: `every_view_is_small_self_contained_and_pins_its_script_and_style_by_hash`
-/// names the hash each page's CSP must then pin.
+/// changes every page's script hash: `scripts/pin-ui-csp` pins the new ones, and the test
+/// `every_view_is_small_self_contained_and_pins_its_script_and_style_by_hash` names them.
 const COMMON_JS: &str = include_str!("ui/common.js");
 
 /// The line of a page that [`COMMON_JS`] replaces (the whole line, whatever follows).

@@ -181,6 +181,24 @@ pub fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(body).into_owned().collect()
 }
 
+/// `GET /v1/account` on `stripe` for requests made with `key` names the account `id`
+/// (each key its own account, as Stripe answers).
+pub async fn account_for(stripe: &wiremock::MockServer, key: &str, id: &str) {
+    use wiremock::{
+        Mock, ResponseTemplate,
+        matchers::{header, method, path},
+    };
+    Mock::given(method("GET"))
+        .and(path("/v1/account"))
+        .and(header("authorization", format!("Bearer {key}").as_str()))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"id": id, "object": "account"})),
+        )
+        .mount(stripe)
+        .await;
+}
+
 /// A mock Stripe that fails the test, on drop, if any request matched no other mock.
 pub async fn mock_stripe() -> wiremock::MockServer {
     use wiremock::{Mock, ResponseTemplate, matchers::any};
